@@ -1,0 +1,1 @@
+"""Raw input (text, tables, sequences) -> dicts of arrays the ``nn`` models take."""

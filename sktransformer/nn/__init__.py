@@ -1,0 +1,1 @@
+"""Pure PyTorch building blocks: no scikit-learn, skorch or pandas in here."""
