@@ -1,1 +1,31 @@
 """Pure PyTorch building blocks: no scikit-learn, skorch or pandas in here."""
+
+from .attention import MultiHeadSelfAttention, build_attention_mask
+from .blocks import Encoder, EncoderBlock, FeedForward
+from .embeddings import (
+    FeatureTokenizer,
+    LearnedPositions,
+    SinusoidalPositions,
+    StepProjection,
+    TokenEmbedding,
+)
+from .heads import ClassificationHead, RegressionHead
+from .models import TransformerModel
+from .pooling import Pooling
+
+__all__ = [
+    "ClassificationHead",
+    "Encoder",
+    "EncoderBlock",
+    "FeatureTokenizer",
+    "FeedForward",
+    "LearnedPositions",
+    "MultiHeadSelfAttention",
+    "Pooling",
+    "RegressionHead",
+    "SinusoidalPositions",
+    "StepProjection",
+    "TokenEmbedding",
+    "TransformerModel",
+    "build_attention_mask",
+]

@@ -1,0 +1,269 @@
+"""The shared estimator base: parameters, input-mode detection, encoders, building the skorch net.
+
+Every estimator (classifier, regressor, ...) inherits :class:`TransformerBase` and adds only what
+differs: its targets, head, criterion and output post-processing.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import (
+    _is_pandas,
+    check_same_length,
+    check_sequences,
+    check_text,
+    detect_input_mode,
+)
+
+#: Rows encoded and run through the model at a time by predict/transform: memory stays flat in n.
+CHUNK_SIZE = 4096
+
+#: Token budget for text when ``max_length=None``.
+DEFAULT_TEXT_MAX_LENGTH = 128
+
+
+class TransformerBase(BaseEstimator):
+    """Shared machinery of the sktransformer estimators (not a public estimator)."""
+
+    _parameter_constraints = {
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 0, None, closed="left")],
+        "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "norm_first": ["boolean"],
+        "positional": [StrOptions({"learned", "sinusoidal"})],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "vocab_size": [Interval(Integral, 16, None, closed="left")],
+        "tokenizer": [StrOptions({"wordpiece", "bpe"})],
+        "pooling": [StrOptions({"mean", "max", "cls"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions({"adamw", "adam", "sgd"}), type],
+        "device": [str],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    # ------------------------------------------------------------------ hooks for subclasses
+    def _prepare_targets(self, y):
+        """Validate ``y`` and return what the net trains on (set fitted target attributes)."""
+        raise NotImplementedError
+
+    def _n_outputs(self):
+        raise NotImplementedError
+
+    def _make_head(self):
+        raise NotImplementedError
+
+    def _criterion(self, y_net):
+        """Return ``(criterion_class, kwargs)`` for the encoded targets ``y_net``."""
+        raise NotImplementedError
+
+    def _is_stratified(self):
+        return False
+
+    def _net_class(self):
+        """The skorch net class and its extra keyword arguments."""
+        from skorch import NeuralNet
+
+        return NeuralNet, {}
+
+    # ------------------------------------------------------------------ input handling
+    def _check_X(self, X, reset):
+        """Validate raw ``X``; detect (fit) or check (predict) its input mode; return clean X."""
+        mode = detect_input_mode(X)
+        if reset:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, attr):
+                    delattr(self, attr)
+            self.input_mode_ = mode
+        elif mode != self.input_mode_:
+            raise ValueError(
+                f"X looks like {mode} input, but this {type(self).__name__} was fitted on "
+                f"{self.input_mode_} input; pass the same kind of data as in fit."
+            )
+        if mode == "text":
+            return check_text(X)
+        if mode == "sequence":
+            seqs = check_sequences(X, n_features=None if reset else self.n_features_in_)
+            if reset:
+                self.n_features_in_ = seqs.shape[2] if isinstance(seqs, np.ndarray) else seqs[0].shape[1]
+            return seqs
+        if _is_pandas(X, "DataFrame"):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            return self._check_frame(X)
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+
+    def _check_frame(self, X):
+        if X.shape[0] == 0:
+            raise ValueError("X is empty: found 0 samples, a minimum of 1 is required.")
+        if X.shape[1] == 0:
+            raise ValueError("X has 0 features, a minimum of 1 is required.")
+        numeric = X.select_dtypes(include=["number", "bool"])
+        if numeric.shape[1]:
+            values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+            if not np.isfinite(values).all():
+                bad = numeric.columns[~np.isfinite(values).all(axis=0)].tolist()
+                raise ValueError(f"Input X contains NaN or infinity in numeric columns {bad}.")
+        return X
+
+    def _make_encoder(self):
+        from .encoding import SequenceEncoder, TabularEncoder, TextEncoder
+
+        if self.input_mode_ == "text":
+            return TextEncoder(
+                max_length=self._text_max_length(),
+                vocab_size=self.vocab_size,
+                algorithm=self.tokenizer,
+            )
+        if self.input_mode_ == "sequence":
+            return SequenceEncoder(max_length=self.max_length)
+        return TabularEncoder()
+
+    def _text_max_length(self):
+        return DEFAULT_TEXT_MAX_LENGTH if self.max_length is None else self.max_length
+
+    def _encode(self, X):
+        """Encoder output for validated ``X``; warns when rows were cut at ``max_length``."""
+        inputs = self.encoder_.transform(X)
+        n_cut = getattr(self.encoder_, "n_truncated_", 0)
+        if n_cut:
+            unit = "tokens" if self.input_mode_ == "text" else "steps"
+            warnings.warn(
+                f"{n_cut} of {len(X)} inputs were longer than max_length="
+                f"{self.encoder_.max_length} {unit} and were truncated; raise max_length to keep them whole.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return inputs, n_cut
+
+    # ------------------------------------------------------------------ model
+    def _make_embedding(self):
+        from .nn import FeatureTokenizer, StepProjection, TokenEmbedding
+
+        enc = self.encoder_
+        add_cls = self.pooling == "cls"
+        if self.input_mode_ == "text":
+            return TokenEmbedding(
+                vocab_size=enc.vocab_size_, d_model=self.d_model, max_length=enc.max_length,
+                positional=self.positional, pad_id=enc.pad_id_, add_cls=add_cls, dropout=self.dropout,
+            )
+        if self.input_mode_ == "sequence":
+            return StepProjection(
+                n_features=enc.n_features_, d_model=self.d_model, max_length=enc.max_length,
+                positional=self.positional, add_cls=add_cls, dropout=self.dropout,
+            )
+        return FeatureTokenizer(
+            n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
+            d_model=self.d_model, add_cls=add_cls,
+        )
+
+    def _make_module(self):
+        from .nn import TransformerModel
+
+        return TransformerModel(
+            embedding=self._make_embedding(),
+            d_model=self.d_model, n_heads=self.n_heads, n_layers=self.n_layers,
+            dim_feedforward=self.dim_feedforward, dropout=self.dropout,
+            norm_first=self.norm_first, pooling=self.pooling, head=self._make_head(),
+        )
+
+    def _check_hyperparameters(self):
+        self._validate_params()
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}."
+            )
+
+    # ------------------------------------------------------------------ fit / forward
+    def _fit(self, X, y):
+        """Steps 1-6 of DESIGN.md's fit flow, shared by every estimator."""
+        import torch
+        from skorch.dataset import ValidSplit
+
+        from ._net import build_net, resolve_device
+
+        self._check_hyperparameters()
+        X = self._check_X(X, reset=True)
+        if y is not None:
+            check_same_length(len(X), y)
+        y_net = self._prepare_targets(y)
+
+        self.encoder_ = self._make_encoder()
+        self.encoder_.fit(X)
+        if self.input_mode_ == "sequence" and self.max_length is None:
+            self.encoder_.max_length = self.encoder_.max_steps_  # positions sized to what fit saw
+        inputs, self.n_truncated_ = self._encode(X)
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = resolve_device(self.device)
+        early = self.n_iter_no_change is not None
+        train_split = (
+            ValidSplit(self.validation_fraction, stratified=self._is_stratified(), random_state=seed)
+            if early else None
+        )
+        criterion, criterion_kwargs = self._criterion(y_net)
+        with torch.random.fork_rng(devices=[] if device == "cpu" else None):
+            torch.manual_seed(seed)
+            net_class, net_kwargs = self._net_class()
+            self.net_ = build_net(
+                net_class, self._make_module(), criterion, criterion_kwargs=criterion_kwargs,
+                optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
+                max_epochs=self.max_epochs, batch_size=self.batch_size, device=device,
+                callbacks=self.callbacks, train_split=train_split,
+                early_stopping_patience=self.n_iter_no_change if early else None,
+                verbose=self.verbose, seed=seed, **net_kwargs,
+            )
+            self.net_.fit(inputs, y_net)
+        self.history_ = self.net_.history
+        return self
+
+    def _forward(self, X):
+        """Model outputs for raw ``X`` as a float32 NumPy array, encoded and run chunk by chunk."""
+        check_is_fitted(self, "net_")
+        X = self._check_X(X, reset=False)
+        n = len(X)
+        outputs = []
+        for start in range(0, n, CHUNK_SIZE):
+            chunk = X.iloc[start:start + CHUNK_SIZE] if _is_pandas(X, "DataFrame") else X[start:start + CHUNK_SIZE]
+            inputs, _ = self._encode(chunk)
+            outputs.append(self._forward_inputs(inputs))
+        return np.concatenate(outputs, axis=0)
+
+    def _forward_inputs(self, inputs):
+        """Run the net on an encoded chunk; rows sorted by length so batches carry little padding."""
+        import torch
+
+        mask = inputs.get("attention_mask")
+        order = None
+        if mask is not None and mask.shape[1] > 1:
+            order = np.argsort(-mask.sum(axis=1), kind="stable")
+            inputs = {k: v[order] for k, v in inputs.items()}
+        with torch.inference_mode():
+            out = np.concatenate(
+                [b.numpy() for b in self.net_.forward_iter(inputs, training=False, device="cpu")],
+                axis=0,
+            )
+        if order is not None:
+            unsorted = np.empty_like(out)
+            unsorted[order] = out
+            out = unsorted
+        return out.astype(np.float32, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,262 @@
+"""TransformerClassifier: a transformer encoder with a classification head, trained by skorch."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from ._base import TransformerBase
+
+
+class TransformerClassifier(ClassifierMixin, TransformerBase):
+    """Transformer classifier for text, tables and sequences.
+
+    The input mode is decided in ``fit`` from ``X``: a 1-D sequence of ``str`` is text (a subword
+    tokenizer is trained on it), a 2-D array or DataFrame is a table (one token per feature,
+    categorical columns allowed), a 3-D array ``(n_samples, n_steps, n_features)`` or a list of
+    2-D arrays is a set of sequences. A transformer encoder reads the tokens, a pooling step
+    makes one vector per sample and a linear head gives the class scores. skorch runs training.
+
+    Parameters
+    ----------
+    d_model : int, default=64
+        Width of the token vectors. Must be divisible by ``n_heads``.
+    n_heads : int, default=4
+        Attention heads per layer.
+    n_layers : int, default=2
+        Encoder blocks.
+    dim_feedforward : int, default=128
+        Hidden width of each block's feed-forward network.
+    dropout : float, default=0.1
+        Dropout on embeddings, attention outputs and feed-forward layers.
+    norm_first : bool, default=True
+        Pre-LayerNorm blocks (stable to train); ``False`` gives the original post-LN blocks.
+    positional : {"learned", "sinusoidal"}, default="learned"
+        Position encoding for text and sequences (tables have no order).
+    max_length : int or None, default=None
+        Longest input kept, in tokens (text) or steps (sequences). ``None`` means 128 tokens for
+        text and the longest sequence seen in ``fit`` for sequences. Longer inputs are truncated
+        (their end is dropped), counted in ``n_truncated_`` and reported with a warning.
+    vocab_size : int, default=8000
+        Size of the subword vocabulary trained on the text in ``fit``.
+    tokenizer : {"wordpiece", "bpe"}, default="wordpiece"
+        Subword algorithm of the tokenizer trained in ``fit``.
+    pooling : {"mean", "max", "cls"}, default="mean"
+        How token vectors become one vector per sample; padding is ignored.
+    max_epochs : int, default=10
+        Passes over the training data.
+    batch_size : int, default=64
+        Samples per gradient step (and per forward pass at predict time).
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.01
+        Weight decay of the optimizer.
+    optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
+        Optimizer.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    validation_fraction : float, default=0.1
+        Share of the training data held out to monitor early stopping. Only used when
+        ``n_iter_no_change`` is set.
+    n_iter_no_change : int or None, default=None
+        Stop when the validation loss has not improved for this many epochs and restore the best
+        weights. ``None`` (default) trains for ``max_epochs`` on all the data, as
+        :class:`~sklearn.neural_network.MLPClassifier` does without ``early_stopping``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's classifiers.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (``LRScheduler``, ``Checkpoint``, ...); copied, never modified.
+    verbose : int, default=0
+        ``0`` is silent; ``> 0`` prints the epoch table and a progress bar.
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch, NumPy and the data loader's shuffling: the same seed gives the same model.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    input_mode_ : {"text", "tabular", "sequence"}
+        The kind of input seen in ``fit``.
+    n_features_in_ : int
+        Number of features (tables) or step features (sequences). Not set for text.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    encoder_ : object
+        The fitted input encoder (tokenizer, feature scaler or step padder).
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the PyTorch model.
+    history_ : skorch.History
+        Per-epoch training record (``train_loss``, ``valid_loss``, ``dur``, ...).
+    n_truncated_ : int
+        Training inputs cut at ``max_length``.
+
+    See Also
+    --------
+    TransformerRegressor : The same model with a regression head.
+    sklearn.neural_network.MLPClassifier : A multi-layer perceptron classifier.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sktransformer import TransformerClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = TransformerClassifier(d_model=16, n_heads=2, max_epochs=20, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    >>> bool(clf.score(X, y) > 0.8)
+    True
+    """
+
+    _parameter_constraints = {
+        **TransformerBase._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        dim_feedforward=128,
+        dropout=0.1,
+        norm_first=True,
+        positional="learned",
+        max_length=None,
+        vocab_size=8000,
+        tokenizer="wordpiece",
+        pooling="mean",
+        max_epochs=10,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=0.01,
+        optimizer="adamw",
+        device="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        class_weight=None,
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.norm_first = norm_first
+        self.positional = positional
+        self.max_length = max_length
+        self.vocab_size = vocab_size
+        self.tokenizer = tokenizer
+        self.pooling = pooling
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.device = device
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Train on ``X`` (text, table or sequences) and class labels ``y``.
+
+        Parameters
+        ----------
+        X : list of str, array-like of shape (n_samples, n_features), DataFrame, \
+array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : TransformerClassifier
+            The fitted estimator.
+        """
+        if y is None:
+            raise ValueError("TransformerClassifier requires y to be passed, but the target y is None.")
+        return self._fit(X, y)
+
+    def _prepare_targets(self, y):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "Classifier can't train when only one class is present: y holds only "
+                f"{self.classes_[0]!r}."
+            )
+        return encoder.transform(y).astype(np.int64)
+
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def _make_head(self):
+        from .nn import ClassificationHead
+
+        return ClassificationHead(self.d_model, self._n_outputs(), dropout=self.dropout)
+
+    def _criterion(self, y_net):
+        import torch
+
+        kwargs = {}
+        if self.class_weight is not None:
+            if isinstance(self.class_weight, dict):
+                unknown = set(self.class_weight) - set(self.classes_.tolist())
+                if unknown:
+                    raise ValueError(f"class_weight has labels {sorted(unknown, key=str)} that are not in y.")
+            weights = compute_class_weight(
+                self.class_weight, classes=np.arange(len(self.classes_)), y=y_net
+            ) if self.class_weight == "balanced" else np.array(
+                [self.class_weight.get(c, 1.0) for c in self.classes_.tolist()]
+            )
+            kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
+        return torch.nn.CrossEntropyLoss, kwargs
+
+    def _is_stratified(self):
+        return True
+
+    def _net_class(self):
+        from skorch import NeuralNetClassifier
+
+        # skorch's classifier makes net_.predict an argmax, so scorers such as
+        # EpochScoring("accuracy") work in user callbacks; labels are encoded as 0..n_classes-1.
+        return NeuralNetClassifier, {"classes": np.arange(len(self.classes_))}
+
+    def predict_proba(self, X):
+        """Class probabilities for ``X``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        logits = self._forward(X).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted class labels for ``X``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        scores = self._forward(X)
+        return self.classes_[np.argmax(scores, axis=1)]

@@ -1,0 +1,215 @@
+"""TransformerRegressor: a transformer encoder with a regression head, trained by skorch."""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.utils.validation import check_array
+
+from ._base import TransformerBase
+
+
+class TransformerRegressor(RegressorMixin, TransformerBase):
+    """Transformer regressor for text, tables and sequences.
+
+    The same model as :class:`TransformerClassifier` with a linear regression head and a
+    mean-squared-error loss. Targets are standardised for training and mapped back at predict
+    time; several targets at once (``y`` of shape ``(n_samples, n_targets)``) are supported.
+
+    Parameters
+    ----------
+    d_model : int, default=64
+        Width of the token vectors. Must be divisible by ``n_heads``.
+    n_heads : int, default=4
+        Attention heads per layer.
+    n_layers : int, default=2
+        Encoder blocks.
+    dim_feedforward : int, default=128
+        Hidden width of each block's feed-forward network.
+    dropout : float, default=0.1
+        Dropout on embeddings, attention outputs and feed-forward layers.
+    norm_first : bool, default=True
+        Pre-LayerNorm blocks (stable to train); ``False`` gives the original post-LN blocks.
+    positional : {"learned", "sinusoidal"}, default="learned"
+        Position encoding for text and sequences (tables have no order).
+    max_length : int or None, default=None
+        Longest input kept, in tokens (text) or steps (sequences). ``None`` means 128 tokens for
+        text and the longest sequence seen in ``fit`` for sequences. Longer inputs are truncated
+        (their end is dropped), counted in ``n_truncated_`` and reported with a warning.
+    vocab_size : int, default=8000
+        Size of the subword vocabulary trained on the text in ``fit``.
+    tokenizer : {"wordpiece", "bpe"}, default="wordpiece"
+        Subword algorithm of the tokenizer trained in ``fit``.
+    pooling : {"mean", "max", "cls"}, default="mean"
+        How token vectors become one vector per sample; padding is ignored.
+    max_epochs : int, default=10
+        Passes over the training data.
+    batch_size : int, default=64
+        Samples per gradient step (and per forward pass at predict time).
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.01
+        Weight decay of the optimizer.
+    optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
+        Optimizer.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    validation_fraction : float, default=0.1
+        Share of the training data held out to monitor early stopping. Only used when
+        ``n_iter_no_change`` is set.
+    n_iter_no_change : int or None, default=None
+        Stop when the validation loss has not improved for this many epochs and restore the best
+        weights. ``None`` (default) trains for ``max_epochs`` on all the data, as
+        :class:`~sklearn.neural_network.MLPRegressor` does without ``early_stopping``.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (``LRScheduler``, ``Checkpoint``, ...); copied, never modified.
+    verbose : int, default=0
+        ``0`` is silent; ``> 0`` prints the epoch table and a progress bar.
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch, NumPy and the data loader's shuffling: the same seed gives the same model.
+
+    Attributes
+    ----------
+    input_mode_ : {"text", "tabular", "sequence"}
+        The kind of input seen in ``fit``.
+    n_features_in_ : int
+        Number of features (tables) or step features (sequences). Not set for text.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    n_outputs_ : int
+        Number of targets.
+    encoder_ : object
+        The fitted input encoder (tokenizer, feature scaler or step padder).
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the PyTorch model.
+    history_ : skorch.History
+        Per-epoch training record.
+    n_truncated_ : int
+        Training inputs cut at ``max_length``.
+
+    See Also
+    --------
+    TransformerClassifier : The same model with a classification head.
+    sklearn.neural_network.MLPRegressor : A multi-layer perceptron regressor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransformer import TransformerRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = X[:, 0] - 2 * X[:, 1]
+    >>> reg = TransformerRegressor(d_model=16, n_heads=2, max_epochs=30, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> bool(reg.score(X, y) > 0.8)
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        dim_feedforward=128,
+        dropout=0.1,
+        norm_first=True,
+        positional="learned",
+        max_length=None,
+        vocab_size=8000,
+        tokenizer="wordpiece",
+        pooling="mean",
+        max_epochs=10,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=0.01,
+        optimizer="adamw",
+        device="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.norm_first = norm_first
+        self.positional = positional
+        self.max_length = max_length
+        self.vocab_size = vocab_size
+        self.tokenizer = tokenizer
+        self.pooling = pooling
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.device = device
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Train on ``X`` (text, table or sequences) and targets ``y``.
+
+        Parameters
+        ----------
+        X : list of str, array-like of shape (n_samples, n_features), DataFrame, \
+array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+
+        Returns
+        -------
+        self : TransformerRegressor
+            The fitted estimator.
+        """
+        if y is None:
+            raise ValueError("TransformerRegressor requires y to be passed, but the target y is None.")
+        return self._fit(X, y)
+
+    def _prepare_targets(self, y):
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got {y.ndim} dimensions.")
+        self._y_ndim = y.ndim
+        y2 = y.reshape(len(y), -1)
+        self.n_outputs_ = y2.shape[1]
+        self.y_mean_ = y2.mean(axis=0)
+        scale = y2.std(axis=0)
+        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+
+    def _n_outputs(self):
+        return self.n_outputs_
+
+    def _make_head(self):
+        from .nn import RegressionHead
+
+        return RegressionHead(self.d_model, self._n_outputs(), dropout=self.dropout)
+
+    def _net_class(self):
+        from skorch import NeuralNetRegressor
+
+        return NeuralNetRegressor, {}
+
+    def _criterion(self, y_net):
+        import torch
+
+        return torch.nn.MSELoss, {}
+
+    def predict(self, X):
+        """Predicted targets for ``X``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            The shape follows the ``y`` given to ``fit``.
+        """
+        out = self._forward(X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        return out.ravel() if self._y_ndim == 1 else out

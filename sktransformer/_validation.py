@@ -1,0 +1,175 @@
+"""Input checks that scikit-learn's ``validate_data`` does not cover: text, sequences, mode detection.
+
+Everything here runs before any tensor work, so that bad input gets a ``ValueError`` or
+``TypeError`` that names the argument instead of a shape error from deep inside torch.
+"""
+
+import numbers
+
+import numpy as np
+
+INPUT_MODES = ("text", "tabular", "sequence")
+
+
+def _is_pandas(X, kind):
+    cls = type(X)
+    return cls.__module__.startswith("pandas") and cls.__name__ == kind
+
+
+def _is_str(x):
+    return isinstance(x, (str, np.str_))
+
+
+def detect_input_mode(X, name="X"):
+    """Return ``"text"``, ``"tabular"`` or ``"sequence"`` for raw input ``X``.
+
+    - a 1-D sequence of ``str`` (list, tuple, array, ``pd.Series``) is text;
+    - a 2-D numeric array, a DataFrame or a sparse matrix is tabular (sparse is rejected later
+      with scikit-learn's own message);
+    - a 3-D array ``(n_samples, n_steps, n_features)`` or a list of 2-D arrays is a sequence.
+
+    Raises ``ValueError`` / ``TypeError`` naming ``name`` when ``X`` is none of these.
+    """
+    if X is None:
+        raise TypeError(f"{name} must be text, a table or sequences, got None.")
+    if _is_str(X):
+        raise TypeError(
+            f"{name} must be a list of texts, got a single string. Wrap it in a list: [{name}]."
+        )
+    if _is_pandas(X, "DataFrame") or hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        return "tabular"
+    if _is_pandas(X, "Series"):
+        if len(X) and X.dtype.kind in "biufc":
+            raise ValueError(
+                f"{name} is a numeric pd.Series; a table must be 2-D. Reshape your data "
+                f"with X.to_frame(), or pass a Series of str for text."
+            )
+        return "text"
+    if isinstance(X, np.ndarray):
+        if X.ndim == 3:
+            return "sequence"
+        if X.ndim == 2:
+            return "tabular"
+        if X.ndim == 1:
+            if X.dtype.kind in "US":
+                return "text"
+            if X.dtype == object and len(X):
+                first = X[0]
+                if isinstance(first, (np.ndarray, list)) and np.ndim(first) == 2:
+                    return "sequence"
+                return "text"
+            raise ValueError(
+                f"Expected 2D array for {name}, got 1D array instead. Reshape your data either "
+                f"using array.reshape(-1, 1) if your data has a single feature or "
+                f"array.reshape(1, -1) if it contains a single sample; or pass a list of str for text."
+            )
+        raise ValueError(f"{name} has {X.ndim} dimensions; expected 1 (text), 2 (table) or 3 (sequences).")
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise ValueError(f"{name} is empty: found 0 samples, a minimum of 1 is required.")
+        first = next((x for x in X if x is not None), None)
+        if first is None or _is_str(first):
+            return "text"
+        if isinstance(first, np.ndarray) or (isinstance(first, (list, tuple)) and len(first)
+                                             and isinstance(first[0], (list, tuple, np.ndarray))):
+            if np.ndim(first) == 2:
+                return "sequence"
+        if isinstance(first, (list, tuple, np.ndarray)):
+            return "tabular"
+        if isinstance(first, numbers.Number):
+            raise ValueError(
+                f"Expected 2D array for {name}, got a 1D list of numbers. Reshape your data "
+                f"either using array.reshape(-1, 1) if your data has a single feature or "
+                f"array.reshape(1, -1) if it contains a single sample."
+            )
+        raise TypeError(
+            f"{name} must hold str (text), rows of numbers (table) or 2-D arrays (sequences); "
+            f"its first item is a {type(first).__name__}."
+        )
+    raise TypeError(
+        f"{name} must be a list/array/pd.Series of str, a 2-D array or DataFrame, or a 3-D array "
+        f"or list of 2-D arrays; got {type(X).__name__}."
+    )
+
+
+def check_text(X, name="X"):
+    """Return ``X`` as a list of ``str``; reject empty input, ``None`` and non-``str`` items."""
+    items = X.tolist() if hasattr(X, "tolist") else list(X)
+    if len(items) == 0:
+        raise ValueError(f"{name} is empty: found 0 samples, a minimum of 1 is required.")
+    for i, item in enumerate(items):
+        if not _is_str(item):
+            if item is None or (isinstance(item, float) and item != item):
+                what = f"missing ({item})"
+            else:
+                what = f"a {type(item).__name__} ({item!r:.40})"
+            raise TypeError(f"{name} must contain only str for text input; item {i} is {what}.")
+    return [str(t) for t in items]
+
+
+def check_sequences(X, name="X", n_features=None):
+    """Validate a 3-D array or a list of 2-D arrays; return it as float32 (array or list).
+
+    Rejects empty input, items that are not 2-D, a differing number of step features, and
+    NaN/inf. ``n_features`` (set at predict time) must match the fit-time step features.
+    """
+    if isinstance(X, np.ndarray) and X.ndim == 3:
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} is empty: found 0 samples, a minimum of 1 is required.")
+        if X.shape[1] == 0 or X.shape[2] == 0:
+            raise ValueError(f"{name} has shape {X.shape}; every sequence needs >= 1 step and >= 1 feature.")
+        arr = _as_float(X, name)
+        _check_finite(arr, name)
+        seqs = arr
+        feats = arr.shape[2]
+    else:
+        items = list(X)
+        if len(items) == 0:
+            raise ValueError(f"{name} is empty: found 0 samples, a minimum of 1 is required.")
+        seqs = []
+        feats = None
+        for i, item in enumerate(items):
+            a = _as_float(item, f"{name}[{i}]")
+            if a.ndim != 2:
+                raise ValueError(
+                    f"{name}[{i}] has {a.ndim} dimensions; each sequence must be 2-D (n_steps, n_features)."
+                )
+            if a.shape[0] == 0:
+                raise ValueError(f"{name}[{i}] has no steps; every sequence needs at least one step.")
+            if feats is None:
+                feats = a.shape[1]
+            elif a.shape[1] != feats:
+                raise ValueError(
+                    f"{name}[{i}] has {a.shape[1]} features per step but {name}[0] has {feats}; "
+                    f"all sequences must have the same number of step features."
+                )
+            _check_finite(a, f"{name}[{i}]")
+            seqs.append(a)
+    if n_features is not None and feats != n_features:
+        raise ValueError(
+            f"{name} has {feats} features per step, but this estimator was fitted with "
+            f"{n_features} features per step."
+        )
+    return seqs
+
+
+def _as_float(a, name):
+    try:
+        arr = np.asarray(a, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric for sequence input: {exc}") from None
+    return arr
+
+
+def _check_finite(a, name):
+    if not np.isfinite(a).all():
+        raise ValueError(f"Input {name} contains NaN or infinity.")
+
+
+def check_same_length(X_len, y, name_y="y"):
+    n_y = len(y)
+    if n_y != X_len:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: X has {X_len}, "
+            f"{name_y} has {n_y}."
+        )

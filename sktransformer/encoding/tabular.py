@@ -1,0 +1,185 @@
+"""Tables -> scaled numeric features and integer category codes (one token per column)."""
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import QuantileTransformer
+
+_SCALES = ("standard", "quantile", "none")
+
+
+def _is_numeric(dtype):
+    """True for int, uint, float and bool columns (numpy or pandas nullable dtypes)."""
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _to_float(values):
+    """A new float64 array from numeric or nullable values (pd.NA -> NaN)."""
+    if isinstance(values, (pd.Series, pd.DataFrame)):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)  # always a new array
+    return np.array(values, dtype=np.float64)  # copies
+
+
+def _categories(column):
+    """Distinct non-missing values of a column, sorted when they can be, as an object Index."""
+    values = pd.unique(column.dropna().to_numpy(dtype=object))
+    try:
+        values = sorted(values)
+    except TypeError:  # mixed, unorderable types: keep order of first appearance
+        pass
+    return pd.Index(values, dtype=object)
+
+
+class TabularEncoder:
+    """Encode a table as scaled numeric columns and integer-coded categorical columns.
+
+    With a DataFrame, numeric and bool columns are numeric; every other column (object, string,
+    category) is categorical. With a NumPy array every column is numeric. Category code 0 is kept for
+    values not seen in ``fit`` and for missing values, so column ``j`` has ``cat_cardinalities_[j]`` =
+    number of categories + 1 codes.
+
+    Parameters
+    ----------
+    scale : {"standard", "quantile", "none"}, default="standard"
+        How numeric columns are scaled: to zero mean and unit variance (a constant column is only
+        centred), to a normal distribution with :class:`~sklearn.preprocessing.QuantileTransformer`
+        (``n_quantiles=min(1000, n_samples)``), or not at all.
+
+    Attributes
+    ----------
+    numeric_columns_ : list
+        Numeric columns: names for a DataFrame, positions for an array.
+    categorical_columns_ : list
+        Categorical columns, as ``numeric_columns_`` (always empty for an array).
+    n_numeric_ : int
+        Number of numeric columns.
+    cat_cardinalities_ : list of int
+        Number of codes per categorical column (categories seen in ``fit`` + 1 for unknown).
+    categories_ : list of pandas.Index
+        Categories per categorical column; the category at position ``k`` has code ``k + 1``.
+    feature_names_ : list of str
+        Column names in token order: numeric columns, then categorical columns (``x0, x1, ...``
+        for an array).
+    n_features_ : int
+        Total number of columns (tokens).
+    mean_, scale_ : ndarray of shape (n_numeric_,)
+        Centring and scaling of numeric columns (``scale="standard"`` only).
+    quantile_transformer_ : QuantileTransformer or None
+        Fitted transformer (``scale="quantile"`` with numeric columns only).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"age": [20.0, 40.0], "city": ["Paris", "Rome"]})
+    >>> enc = TabularEncoder().fit(X)
+    >>> out = enc.transform(pd.DataFrame({"age": [30.0], "city": ["Oslo"]}))
+    >>> out["x_num"].tolist(), out["x_cat"].tolist(), enc.feature_names_
+    ([[0.0]], [[0]], ['age', 'city'])
+    """
+
+    def __init__(self, scale="standard"):
+        self.scale = scale
+
+    def fit(self, X):
+        """Learn column roles, scaling and category codes.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_columns) or DataFrame
+            Training table.
+
+        Returns
+        -------
+        self : TabularEncoder
+        """
+        if self.scale not in _SCALES:
+            raise ValueError(f"scale must be one of {_SCALES}, got {self.scale!r}.")
+        if isinstance(X, pd.DataFrame):
+            if not X.columns.is_unique:
+                raise ValueError("X has duplicate column names; TabularEncoder needs unique column names.")
+            self._fitted_on_frame = True
+            self.numeric_columns_ = [c for c in X.columns if _is_numeric(X[c].dtype)]
+            self.categorical_columns_ = [c for c in X.columns if not _is_numeric(X[c].dtype)]
+            self.categories_ = [_categories(X[c]) for c in self.categorical_columns_]
+            names = self.numeric_columns_ + self.categorical_columns_
+        else:
+            X = self._check_array(X)
+            self._fitted_on_frame = False
+            self.numeric_columns_ = list(range(X.shape[1]))
+            self.categorical_columns_ = []
+            self.categories_ = []
+            names = [f"x{j}" for j in self.numeric_columns_]
+        self.feature_names_ = [str(name) for name in names]
+        self.n_numeric_ = len(self.numeric_columns_)
+        self.cat_cardinalities_ = [len(cats) + 1 for cats in self.categories_]
+        self.n_features_ = len(self.feature_names_)
+
+        x_num = self._numeric(X)  # (n, n_numeric), float64
+        self.mean_ = self.scale_ = self.quantile_transformer_ = None
+        if self.scale == "standard":
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(x_num, axis=0) if len(x_num) else np.zeros(self.n_numeric_)
+                std = np.nanstd(x_num, axis=0) if len(x_num) else np.ones(self.n_numeric_)
+            self.mean_ = np.where(np.isfinite(mean), mean, 0.0)
+            self.scale_ = np.where(np.isfinite(std) & (std > 0), std, 1.0)  # constant column: centre only
+        elif self.scale == "quantile" and self.n_numeric_:
+            self.quantile_transformer_ = QuantileTransformer(
+                n_quantiles=max(1, min(1000, len(x_num))), output_distribution="normal", random_state=0
+            ).fit(x_num)
+        return self
+
+    def transform(self, X):
+        """Encode a table.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_columns) or DataFrame
+            Table with the columns seen in ``fit``.
+
+        Returns
+        -------
+        batch : dict
+            ``"x_num"``: float32 array (n, n_numeric_); ``"x_cat"``: int64 array (n, n_categorical),
+            0 for unknown or missing categories. Either may have 0 columns.
+        """
+        if not hasattr(self, "feature_names_"):
+            raise RuntimeError("This TabularEncoder is not fitted yet; call fit(X) first.")
+        if self._fitted_on_frame:
+            if not isinstance(X, pd.DataFrame):
+                raise TypeError(f"TabularEncoder was fitted on a DataFrame; transform got {type(X).__name__}.")
+            missing = [c for c in self.numeric_columns_ + self.categorical_columns_ if c not in X.columns]
+            if missing:
+                raise ValueError(f"X is missing columns seen in fit: {missing}.")
+        else:
+            X = self._check_array(X)
+            if X.shape[1] != self.n_features_:
+                raise ValueError(f"X has {X.shape[1]} columns, TabularEncoder was fitted with {self.n_features_}.")
+
+        x_num = self._numeric(X)  # (n, n_numeric), a new float64 array
+        if self.scale == "standard":
+            x_num = (x_num - self.mean_) / self.scale_
+        elif self.quantile_transformer_ is not None:
+            x_num = self.quantile_transformer_.transform(x_num)
+        n = len(X)
+        x_cat = np.zeros((n, len(self.categorical_columns_)), dtype=np.int64)
+        for j, (column, cats) in enumerate(zip(self.categorical_columns_, self.categories_)):
+            x_cat[:, j] = cats.get_indexer(X[column].to_numpy(dtype=object)) + 1  # unknown: -1 -> 0
+        return {"x_num": x_num.astype(np.float32), "x_cat": x_cat}
+
+    @staticmethod
+    def _check_array(X):
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_columns), got an array with shape {X.shape}.")
+        if not (X.dtype.kind in "biuf"):
+            raise TypeError(
+                f"a NumPy X must be numeric, got dtype {X.dtype}; pass a DataFrame for categorical columns."
+            )
+        return X
+
+    def _numeric(self, X):
+        """The numeric columns as a new float64 array (n, n_numeric_)."""
+        if isinstance(X, pd.DataFrame):
+            if not self.numeric_columns_:
+                return np.zeros((len(X), 0))
+            return _to_float(X[self.numeric_columns_])
+        return _to_float(X)

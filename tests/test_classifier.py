@@ -1,0 +1,185 @@
+"""TransformerClassifier on text, tables and sequences, inside scikit-learn's tools."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktransformer import TransformerClassifier
+
+
+# ----------------------------------------------------------------- text-mode contract
+def test_text_fit_returns_self_and_learns(text_data, tiny):
+    texts, y = text_data
+    clf = TransformerClassifier(max_epochs=20, lr=1e-2, **tiny)
+    assert clf.fit(texts[:200], y[:200]) is clf
+    assert clf.input_mode_ == "text"
+    assert not hasattr(clf, "n_features_in_")
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    assert clf.score(texts[200:], y[200:]) > 0.75  # chance is 0.5
+    assert len(clf.history_) == 20
+
+
+def test_text_not_fitted_raises(text_data):
+    with pytest.raises(NotFittedError):
+        TransformerClassifier().predict(text_data[0][:3])
+
+
+def test_text_clone_and_params_round_trip(tiny):
+    clf = TransformerClassifier(pooling="cls", vocab_size=500, **tiny)
+    params = clf.get_params()
+    twin = clone(clf)
+    assert twin.get_params() == params
+    twin.set_params(n_layers=3, lr=0.5)
+    assert (twin.n_layers, twin.lr) == (3, 0.5)
+    assert clf.n_layers == tiny["n_layers"]  # the original is untouched
+
+
+def test_text_same_seed_same_predictions(text_data, tiny):
+    texts, y = text_data
+    a = TransformerClassifier(max_epochs=2, **tiny).fit(texts, y).predict_proba(texts)
+    b = TransformerClassifier(max_epochs=2, **tiny).fit(texts, y).predict_proba(texts)
+    np.testing.assert_array_equal(a, b)
+    c = TransformerClassifier(max_epochs=2, **{**tiny, "random_state": 1}).fit(texts, y).predict_proba(texts)
+    assert not np.allclose(a, c)
+
+
+def test_text_pickle_round_trip(text_data, tiny):
+    texts, y = text_data
+    clf = TransformerClassifier(max_epochs=2, **tiny).fit(texts, y)
+    twin = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clf.predict_proba(texts), twin.predict_proba(texts))
+
+
+def test_text_string_labels_and_series(text_data, tiny):
+    texts, y = text_data
+    labels = np.array(["neg", "pos"])[y]
+    clf = TransformerClassifier(max_epochs=3, **tiny).fit(pd.Series(texts), pd.Series(labels))
+    pred = clf.predict(pd.Series(texts[:10]))
+    assert set(pred) <= {"neg", "pos"}
+    proba = clf.predict_proba(texts[:10])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_truncation_is_counted_and_warned(tiny):
+    texts = ["word " * 40, "short text", "another short one", "word " * 3]
+    y = [0, 1, 1, 0]
+    clf = TransformerClassifier(max_length=8, max_epochs=1, **tiny)
+    with pytest.warns(UserWarning, match="2 of 4 inputs were longer than max_length=8"):
+        clf.fit(texts, y)
+    assert clf.n_truncated_ == 2
+
+
+def test_text_padding_does_not_change_predictions(text_data, tiny):
+    """A text's prediction is the same alone or batched beside much longer texts."""
+    texts, y = text_data
+    clf = TransformerClassifier(max_epochs=2, **tiny).fit(texts, y)
+    alone = clf.predict_proba(texts[:1])
+    batched = clf.predict_proba([texts[0], " ".join(texts[1:6])])[:1]
+    np.testing.assert_allclose(alone, batched, atol=1e-5)
+
+
+# ----------------------------------------------------------------- tables and sequences
+def test_table_dataframe_with_categories(tiny):
+    from sktransformer.datasets import make_customers
+
+    X, y = make_customers(300, random_state=0)
+    clf = TransformerClassifier(max_epochs=10, lr=3e-3, **tiny).fit(X, y)
+    assert clf.input_mode_ == "tabular"
+    assert clf.n_features_in_ == 6
+    np.testing.assert_array_equal(clf.feature_names_in_, X.columns)
+    assert clf.encoder_.cat_cardinalities_ == [4, 5]
+    assert clf.score(X, y) > 0.65
+
+
+def test_sequences_array_and_ragged(sequence_data, tiny):
+    X, y = sequence_data
+    clf = TransformerClassifier(max_epochs=15, lr=3e-3, **tiny).fit(X[:120], y[:120])
+    assert clf.input_mode_ == "sequence" and clf.n_features_in_ == 1
+    assert clf.score(X[120:], y[120:]) > 0.85
+    ragged = [x[: 8 + i % 5] for i, x in enumerate(X)]
+    clf = TransformerClassifier(max_epochs=2, **tiny).fit(ragged, y)
+    assert clf.predict(ragged[:7]).shape == (7,)
+
+
+def test_class_weight_balanced_shifts_predictions(tiny):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] > 1.0).astype(int)  # about 16% positives
+    plain = TransformerClassifier(max_epochs=5, **tiny).fit(X, y)
+    balanced = TransformerClassifier(max_epochs=5, class_weight="balanced", **tiny).fit(X, y)
+    assert balanced.predict(X).mean() > plain.predict(X).mean()
+
+
+class _Snapshots:
+    """A skorch callback (built lazily) that keeps the module's weights after every epoch."""
+
+    @staticmethod
+    def make():
+        from skorch.callbacks import Callback
+
+        class Snap(Callback):
+            def initialize(self):
+                self.states = []
+                return self
+
+            def on_epoch_end(self, net, **kwargs):
+                self.states.append({k: v.clone() for k, v in net.module_.state_dict().items()})
+
+        return Snap()
+
+
+def test_early_stopping_restores_best_weights(table_data, tiny):
+    X, y = table_data
+    clf = TransformerClassifier(max_epochs=80, lr=1e-2, n_iter_no_change=3,
+                                callbacks=[("snap", _Snapshots.make())], **tiny).fit(X, y)
+    history = clf.history_
+    assert len(history) < 80
+    valid = history[:, "valid_loss"]
+    best = int(np.argmin(valid))
+    assert len(history) == best + 1 + 3
+    snaps = dict(clf.net_.callbacks_)["snap"].states
+    final = clf.net_.module_.state_dict()
+    for key, value in final.items():
+        np.testing.assert_array_equal(value.numpy(), snaps[best][key].numpy())
+    assert any(not np.array_equal(final[k].numpy(), snaps[-1][k].numpy()) for k in final)
+
+
+def test_no_validation_split_by_default(table_data, tiny):
+    X, y = table_data
+    clf = TransformerClassifier(max_epochs=2, **tiny).fit(X, y)
+    assert "valid_loss" not in clf.history_[-1]
+    assert clf.history_[-1, "train_batch_count"] == int(np.ceil(len(X) / tiny["batch_size"]))
+
+
+def test_user_callbacks_are_used_not_modified(table_data, tiny):
+    from skorch.callbacks import EpochScoring
+
+    X, y = table_data
+    cb = EpochScoring("accuracy", on_train=True, name="train_acc")
+    clf = TransformerClassifier(max_epochs=2, callbacks=[cb], **tiny).fit(X, y)
+    assert "train_acc" in clf.history_[-1]
+    assert not hasattr(cb, "best_score_")  # our copy was fitted, not the user's object
+
+
+# ----------------------------------------------------------------- inside scikit-learn tools
+def test_pipeline_gridsearch_cross_val(table_data, tiny):
+    X, y = table_data
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", TransformerClassifier(max_epochs=10, lr=1e-2, **tiny))])
+    search = GridSearchCV(pipe, {"clf__n_layers": [1, 2]}, cv=2, n_jobs=2).fit(X, y)
+    assert set(search.cv_results_["param_clf__n_layers"]) == {1, 2}
+    assert search.best_score_ > 0.8
+    scores = cross_val_score(TransformerClassifier(max_epochs=10, lr=1e-2, **tiny), pd.DataFrame(X), y, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.75
+
+
+def test_text_cross_val_score(text_data, tiny):
+    texts, y = text_data
+    scores = cross_val_score(TransformerClassifier(max_epochs=20, lr=1e-2, **tiny), pd.Series(texts), y, cv=3)
+    assert scores.mean() > 0.7
