@@ -193,6 +193,11 @@ array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
 
         return RegressionHead(self.d_model, self._n_outputs(), dropout=self.dropout)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _net_class(self):
         from skorch import NeuralNetRegressor
 

@@ -86,6 +86,8 @@ def detect_input_mode(X, name="X"):
             f"{name} must hold str (text), rows of numbers (table) or 2-D arrays (sequences); "
             f"its first item is a {type(first).__name__}."
         )
+    if hasattr(X, "__array__"):  # other array-likes (xarray, torch tensors, ...)
+        return detect_input_mode(np.asarray(X), name)
     raise TypeError(
         f"{name} must be a list/array/pd.Series of str, a 2-D array or DataFrame, or a 3-D array "
         f"or list of 2-D arrays; got {type(X).__name__}."
@@ -113,6 +115,8 @@ def check_sequences(X, name="X", n_features=None):
     Rejects empty input, items that are not 2-D, a differing number of step features, and
     NaN/inf. ``n_features`` (set at predict time) must match the fit-time step features.
     """
+    if not isinstance(X, (np.ndarray, list, tuple)) and hasattr(X, "__array__"):
+        X = np.asarray(X)
     if isinstance(X, np.ndarray) and X.ndim == 3:
         if X.shape[0] == 0:
             raise ValueError(f"{name} is empty: found 0 samples, a minimum of 1 is required.")
@@ -167,7 +171,9 @@ def _check_finite(a, name):
 
 
 def check_same_length(X_len, y, name_y="y"):
-    n_y = len(y)
+    from sklearn.utils.validation import _num_samples
+
+    n_y = _num_samples(y)
     if n_y != X_len:
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples: X has {X_len}, "
