@@ -117,3 +117,24 @@ def test_step_projection():
     assert mask.tolist() == [[True, True, True, False, False], [True] * 5]
     with pytest.raises(ValueError, match="max"):
         sp(torch.randn(1, 7, 3))
+
+
+def test_local_projection_kernel_one_is_linear_and_padding_does_not_leak():
+    from sktransformer.nn.embeddings import LocalProjection
+
+    torch.manual_seed(0)
+    lp = LocalProjection(2, 4, kernel_size=1)
+    x = torch.randn(3, 5, 2)
+    torch.testing.assert_close(lp(x), x @ lp.weight[:, :, 0].T + lp.bias)
+    with pytest.raises(ValueError, match="odd"):
+        LocalProjection(2, 4, kernel_size=4)
+
+    sp = StepProjection(2, 8, max_length=6, kernel_size=3, positional=None)
+    mask = torch.tensor([[1, 1, 1, 0, 0, 0]], dtype=torch.bool)
+    a = torch.randn(1, 6, 2)
+    b = a.clone()
+    b[:, 3:] = 100.0  # junk on padding steps
+    xa, _ = sp(a, mask)
+    xb, _ = sp(b, mask)
+    torch.testing.assert_close(xa[:, :3], xb[:, :3])  # real tokens unaffected by padding values
+    assert sp(torch.randn(2, 1, 2))[0].shape == (2, 1, 8)  # shorter than the kernel

@@ -1,0 +1,121 @@
+"""Tabular quality: TransformerClassifier / TransformerRegressor against scikit-learn baselines.
+
+5-fold cross-validation (``StratifiedKFold`` for classification, ``KFold`` for regression; both
+``shuffle=True, random_state=0``) on scikit-learn's bundled breast_cancer, wine, digits
+(accuracy) and diabetes (R^2). Baselines in the same run: LogisticRegression / Ridge and
+MLPClassifier / MLPRegressor (both in a StandardScaler pipeline), and
+HistGradientBoostingClassifier / Regressor. Our estimators use ONE parameter set each
+(``CLF_PARAMS``, ``REG_PARAMS`` below, printed with the table).
+
+Run::
+
+    python benchmarks/tabular.py           # full run
+    python benchmarks/tabular.py --quick   # smoke run: 2 folds, a few epochs
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from sktransformer import TransformerClassifier, TransformerRegressor
+
+#: The one parameter set of our classifier (all three classification sets).
+CLF_PARAMS = dict(
+    d_model=32, n_heads=4, n_layers=2, dim_feedforward=64, dropout=0.1,
+    max_epochs=30, batch_size=32, lr=1e-3, weight_decay=0.01,
+    device="cpu", random_state=0,
+)
+#: The parameter set of our regressor.
+REG_PARAMS = dict(CLF_PARAMS)
+
+DATASETS = {
+    "breast_cancer": (load_breast_cancer, "clf"),
+    "wine": (load_wine, "clf"),
+    "digits": (load_digits, "clf"),
+    "diabetes": (load_diabetes, "reg"),
+}
+
+
+def models(task, clf_params, reg_params):
+    """``{name: estimator}`` for a task, ours first."""
+    if task == "clf":
+        return {
+            "Transformer (ours)": TransformerClassifier(**clf_params),
+            "LogisticRegression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
+            "MLP": make_pipeline(StandardScaler(), MLPClassifier(max_iter=2000, random_state=0)),
+            "HistGradientBoosting": HistGradientBoostingClassifier(random_state=0),
+        }
+    return {
+        "Transformer (ours)": TransformerRegressor(**reg_params),
+        "Ridge": make_pipeline(StandardScaler(), Ridge()),
+        "MLP": make_pipeline(StandardScaler(), MLPRegressor(max_iter=5000, random_state=0)),
+        "HistGradientBoosting": HistGradientBoostingRegressor(random_state=0),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 folds, 3 epochs")
+    parser.add_argument("--clf-params", type=json.loads, default={}, help="JSON overriding CLF_PARAMS")
+    parser.add_argument("--reg-params", type=json.loads, default={}, help="JSON overriding REG_PARAMS")
+    parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for torch and BLAS/OpenMP (default 1: fair and stable on a shared machine)")
+    args = parser.parse_args()
+
+    clf_params = {**CLF_PARAMS, **args.clf_params}
+    reg_params = {**REG_PARAMS, **args.reg_params}
+    n_splits = 5
+    if args.quick:
+        n_splits = 2
+        clf_params["max_epochs"] = reg_params["max_epochs"] = 3
+    torch.set_num_threads(args.threads)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"torch {torch.__version__}, threads {args.threads} (torch, BLAS, OpenMP)")
+    print(f"TransformerClassifier parameters: {clf_params}")
+    print(f"TransformerRegressor parameters:  {reg_params}")
+    print(f"{n_splits}-fold CV, shuffle=True, random_state=0; accuracy (classification), R^2 (diabetes)\n")
+
+    header = f"{'dataset':<14} {'model':<22} {'score':>15} {'fit s/fold':>10}"
+    print(header)
+    print("-" * len(header))
+    summary = {}
+    for name in args.datasets:
+        loader, task = DATASETS[name]
+        X, y = loader(return_X_y=True)
+        cv = (StratifiedKFold if task == "clf" else KFold)(n_splits, shuffle=True, random_state=0)
+        scoring = "accuracy" if task == "clf" else "r2"
+        for model_name, model in models(task, clf_params, reg_params).items():
+            with threadpool_limits(args.threads):
+                res = cross_validate(model, X, y, cv=cv, scoring=scoring)
+            score = res["test_score"]
+            summary[name, model_name] = score.mean()
+            print(f"{name:<14} {model_name:<22} {score.mean():>7.4f} ± {score.std():.4f} "
+                  f"{res['fit_time'].mean():>10.2f}", flush=True)
+        print("-" * len(header))
+
+    print("\ngoals: ours >= MLP, and ours within 0.02 of HistGradientBoosting")
+    for name in args.datasets:
+        ours = summary[name, "Transformer (ours)"]
+        mlp = summary[name, "MLP"]
+        hgb = summary[name, "HistGradientBoosting"]
+        print(f"{name:<14} ours-MLP {ours - mlp:+.4f} ({'ok' if ours >= mlp else 'MISS'}), "
+              f"ours-HGB {ours - hgb:+.4f} ({'ok' if ours >= hgb - 0.02 else 'MISS'})")
+
+
+if __name__ == "__main__":
+    main()
