@@ -2,12 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sktransformer import TransformerClassifier, TransformerRegressor
+from sktransformer import AttentionAutoencoder, TransformerClassifier, TransformerRegressor
 
 TINY = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, max_epochs=30, lr=1e-2, random_state=0)
 
 # Every check must pass; a check that cannot is listed here with a one-line reason.
-EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS = {
+    "AttentionAutoencoder": {
+        "check_methods_subset_invariance": "float32 codes differ by ~2e-7 with batch composition "
+                                           "(BLAS blocking); the check's atol is 1e-7",
+    },
+}
 
 
 def _expected_failures(estimator):
@@ -15,7 +20,7 @@ def _expected_failures(estimator):
 
 
 @parametrize_with_checks(
-    [TransformerClassifier(**TINY), TransformerRegressor(**TINY)],
+    [TransformerClassifier(**TINY), TransformerRegressor(**TINY), AttentionAutoencoder(**TINY)],
     expected_failed_checks=_expected_failures,
 )
 def test_sklearn_compatible(estimator, check):

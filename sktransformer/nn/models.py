@@ -1,5 +1,6 @@
 """Whole models: input module + encoder + pooling + head."""
 
+import torch
 from torch import nn
 
 from .blocks import Encoder
@@ -98,3 +99,105 @@ class TransformerModel(nn.Module):
     def forward(self, **inputs):
         """Return ``head(sentence_embedding)``, shape (B, n_outputs)."""
         return self.head(self.forward_features(**inputs)["sentence_embedding"])
+
+
+class TransformerAutoencoder(nn.Module):
+    """Masked-token autoencoder: hide some tokens, rebuild them from the others.
+
+    Training (``module.train()``) hides each real token with probability ``mask_ratio`` (at least
+    one per row), replaces it by a learned ``[MASK]`` vector plus a learned slot vector that says
+    which column / position it was, and returns the per-token reconstruction errors of the hidden
+    tokens with their weights. At evaluation the tokens are split into ``n_groups`` fixed
+    interleaved groups (token ``t`` is in group ``t % n_groups``) and each group is hidden in
+    turn, so every token is rebuilt once from context it does not contain — deterministic, and the
+    same task as in training. ``output`` picks what evaluation returns.
+
+    Parameters
+    ----------
+    embedding : nn.Module
+        Input module returning ``(tokens (B, T, C), mask (B, T))``, without a CLS token.
+    d_model, n_heads, n_layers, dim_feedforward : int
+    max_tokens : int
+        Most tokens per row (columns, steps or subwords).
+    head : ReconstructionHead
+    dropout : float, default=0.0
+    norm_first : bool, default=True
+    pooling : {"mean", "max"}, default="mean"
+        Pooling of the token vectors for the latent code.
+    mask_ratio : float, default=0.25
+        Share of tokens hidden per row in training; ``n_groups = round(1 / mask_ratio)``.
+
+    Attributes
+    ----------
+    output : {"errors", "reconstruction", "latent"}
+        At evaluation: per-token errors (B, T), the rebuilt tokens (B, T) or (B, T, F), or the
+        pooled code of the unmasked input (B, C).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktransformer.nn import FeatureTokenizer, ReconstructionHead
+    >>> model = TransformerAutoencoder(FeatureTokenizer(3, [], 8, add_cls=False), 8, 2, 1, 16,
+    ...                                max_tokens=3, head=ReconstructionHead(8, n_numeric=3)).eval()
+    >>> tuple(model(x_num=torch.randn(5, 3)).shape)
+    (5, 3)
+    """
+
+    def __init__(
+        self, embedding, d_model, n_heads, n_layers, dim_feedforward, max_tokens, head,
+        dropout=0.0, norm_first=True, pooling="mean", mask_ratio=0.25,
+    ):
+        super().__init__()
+        self.embedding = embedding
+        self.encoder = Encoder(d_model, n_heads, n_layers, dim_feedforward, dropout=dropout, norm_first=norm_first)
+        self.pooling = Pooling(pooling)
+        self.head = head
+        self.mask_ratio = float(mask_ratio)
+        self.n_groups = max(1, round(1.0 / self.mask_ratio))
+        self.mask_token = nn.Parameter(torch.zeros(d_model))
+        self.slot = nn.Parameter(torch.empty(max_tokens, d_model))
+        nn.init.normal_(self.mask_token, std=0.02)
+        nn.init.normal_(self.slot, std=0.02)
+        self.output = "errors"
+        self.encoder.apply(TransformerModel._init_weights)
+
+    def _encode(self, x, mask, hide):
+        """Tokens (B, T, C) with ``hide`` (B, T) tokens replaced by [MASK] + slot -> encoder output."""
+        T = x.shape[1]
+        if hide is not None:
+            filler = (self.mask_token + self.slot[:T]).to(x.dtype)  # (T, C)
+            x = torch.where(hide[..., None], filler, x)  # (B, T, C)
+        h, _ = self.encoder(x, mask)  # (B, T, C)
+        return h
+
+    def _random_hide(self, mask):
+        r = torch.rand(mask.shape, device=mask.device)  # (B, T)
+        r = r.masked_fill(~mask, 2.0)
+        hide = r < self.mask_ratio
+        hide |= r == r.min(dim=1, keepdim=True).values  # at least one hidden real token per row
+        return hide & mask
+
+    def forward(self, **inputs):
+        x, mask = self.embedding(**inputs)  # (B, T, C), (B, T)
+        mask = mask.bool()
+        if self.training:
+            hide = self._random_hide(mask)  # (B, T)
+            h = self._encode(x, mask, hide)
+            return self.head.errors(h, inputs, hide), hide  # (B, T), (B, T)
+        if self.output == "latent":
+            return self.pooling(self._encode(x, mask, None), mask)  # (B, C)
+        T = x.shape[1]
+        group = torch.arange(T, device=x.device) % self.n_groups  # (T,)
+        result = None
+        for g in range(min(self.n_groups, T)):
+            hide = (group == g)[None, :] & mask  # (B, T)
+            h = self._encode(x, mask, hide)
+            if self.output == "errors":
+                part = self.head.errors(h, inputs, hide)  # (B, T)
+                result = part if result is None else result + part
+            else:
+                part = self.head.predict(h)  # (B, T) or (B, T, F)
+                keep = hide if part.dim() == 2 else hide[..., None]
+                part = part.to(x.dtype) * keep
+                result = part if result is None else result + part
+        return result

@@ -1,0 +1,456 @@
+"""AttentionAutoencoder: anomaly detection by masked-token reconstruction, with sklearn's outlier API."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import CHUNK_SIZE, TransformerBase
+from ._validation import _is_pandas
+
+
+class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, TransformerBase):
+    """Transformer autoencoder for anomaly detection on tables, sequences and text.
+
+    Each row is a set of tokens: one per column (tables), per step (sequences) or per subword
+    (text). Training hides a random quarter of the tokens of every row and teaches a transformer
+    encoder to rebuild them from the tokens left, so the attention learns how the columns (steps,
+    words) of normal rows depend on each other. To score a row, its tokens are hidden group by
+    group (each token once) and rebuilt; the mean reconstruction error is the anomaly score. A
+    row whose values do not fit together rebuilds badly. For tables, each column's error is
+    measured in units of its median training error, so no single noisy column dominates.
+
+    ``score_samples`` follows scikit-learn: higher means more normal (it is minus the mean error).
+    ``decision_function`` subtracts ``offset_`` so that outliers are negative, and ``predict``
+    returns +1 for inliers and -1 for outliers. ``reconstruction_errors`` gives the error of every
+    column / step / token, the parts that add up to the score, to explain a flag (see
+    :func:`sktransformer.inspection.anomaly_contributions`).
+
+    Parameters
+    ----------
+    contamination : "auto" or float, default="auto"
+        Expected share of outliers in the training set; sets ``offset_``. With a float in
+        (0, 0.5] the threshold is that quantile of the training scores. With ``"auto"`` it is a
+        robust cut on the training errors, Tukey's fence: rows whose error is above
+        Q3 + 1.5 IQR are outliers.
+    mask_ratio : float, default=0.25
+        Share of tokens hidden per row in training. Scoring hides ``round(1 / mask_ratio)``
+        interleaved groups in turn, so a lower ratio costs more forward passes.
+    d_model : int, default=32
+        Width of the token vectors. Must be divisible by ``n_heads``.
+    n_heads : int, default=4
+        Attention heads per layer.
+    n_layers : int, default=1
+        Encoder blocks.
+    dim_feedforward : int, default=64
+        Hidden width of each block's feed-forward network.
+    dropout : float, default=0.0
+        Dropout on embeddings, attention outputs and feed-forward layers.
+    norm_first : bool, default=True
+        Pre-LayerNorm blocks; ``False`` gives post-LN blocks.
+    positional : {"learned", "sinusoidal"}, default="learned"
+        Position encoding for text and sequences (tables have no order).
+    max_length : int or None, default=None
+        Longest input kept, in tokens (text) or steps (sequences). ``None`` means 128 tokens for
+        text and the longest sequence seen in ``fit`` for sequences.
+    vocab_size : int, default=8000
+        Size of the subword vocabulary trained on the text in ``fit``.
+    tokenizer : {"wordpiece", "bpe"}, default="wordpiece"
+        Subword algorithm of the tokenizer trained in ``fit``.
+    pooling : {"mean", "max"}, default="mean"
+        How token vectors become the latent code returned by ``transform``.
+    max_epochs : int or "auto", default="auto"
+        Passes over the training data. ``"auto"`` gives about 300 gradient steps (between 2 and
+        200 epochs), so that fit time grows slowly with the number of rows.
+    batch_size : int, default=256
+        Rows per gradient step (and per forward pass at predict time).
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.01
+        Weight decay of the optimizer.
+    optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
+        Optimizer.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ...
+    validation_fraction : float, default=0.1
+        Share of the rows held out to monitor early stopping (only with ``n_iter_no_change``).
+    n_iter_no_change : int or None, default=None
+        Stop when the held-out reconstruction loss has not improved for this many epochs.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks; copied, never modified.
+    verbose : int, default=0
+        ``0`` is silent; ``> 0`` prints the epoch table and a progress bar.
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch, NumPy and the data loader: the same seed gives the same scores.
+
+    Attributes
+    ----------
+    offset_ : float
+        ``decision_function(X) = score_samples(X) - offset_``.
+    error_scale_ : ndarray of shape (n_features_in_,) or None
+        Tables: the median training error of each column (in token order); errors are divided by
+        it, so every column counts in units of its own typical error. ``None`` otherwise.
+    input_mode_ : {"text", "tabular", "sequence"}
+        The kind of input seen in ``fit``.
+    n_features_in_ : int
+        Number of columns (tables) or step features (sequences). Not set for text.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    encoder_ : object
+        The fitted input encoder.
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is a :class:`~sktransformer.nn.TransformerAutoencoder`.
+    history_ : skorch.History
+        Per-epoch training record (``train_loss`` is the masked reconstruction loss).
+    n_truncated_ : int
+        Training inputs cut at ``max_length``.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Isolation-based outlier detector.
+    sklearn.neighbors.LocalOutlierFactor : Density-based outlier detector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransformer import AttentionAutoencoder
+    >>> rng = np.random.RandomState(0)
+    >>> z = rng.normal(size=(300, 1))
+    >>> X = np.hstack([z, 2 * z, -z]) + 0.05 * rng.normal(size=(300, 3))
+    >>> X[0] = [1.0, -2.0, 1.0]                     # each value is normal, together they are not
+    >>> ae = AttentionAutoencoder(d_model=16, n_heads=2, contamination=0.01, max_epochs=60,
+    ...                          random_state=0).fit(X)
+    >>> int(np.argmin(ae.score_samples(X)))
+    0
+    >>> int(ae.predict(X[:1])[0])
+    -1
+    """
+
+    _parameter_constraints = {
+        **TransformerBase._parameter_constraints,
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "mask_ratio": [Interval(Real, 0, 1, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "pooling": [StrOptions({"mean", "max"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        contamination="auto",
+        mask_ratio=0.25,
+        d_model=32,
+        n_heads=4,
+        n_layers=1,
+        dim_feedforward=64,
+        dropout=0.0,
+        norm_first=True,
+        positional="learned",
+        max_length=None,
+        vocab_size=8000,
+        tokenizer="wordpiece",
+        pooling="mean",
+        max_epochs="auto",
+        batch_size=256,
+        lr=1e-3,
+        weight_decay=0.01,
+        optimizer="adamw",
+        device="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.contamination = contamination
+        self.mask_ratio = mask_ratio
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.norm_first = norm_first
+        self.positional = positional
+        self.max_length = max_length
+        self.vocab_size = vocab_size
+        self.tokenizer = tokenizer
+        self.pooling = pooling
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.device = device
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None):
+        """Learn to rebuild the tokens of ``X`` and set ``offset_`` from the training scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), DataFrame, array of shape \
+(n_samples, n_steps, n_features), list of 2-D arrays, or list of str
+            Training data (may contain outliers: the usual unsupervised setting).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AttentionAutoencoder
+            The fitted estimator.
+        """
+        self._fit(X, None)
+        self.error_scale_ = None
+        if self.input_mode_ == "tabular":
+            # Each column's errors in units of its median training error: a column that is hard
+            # to predict for every row does not drown the others.
+            median = np.median(self._token_errors(X), axis=0)
+            self.error_scale_ = np.maximum(median, max(1e-12, 1e-6 * float(median.max())))
+        scores = self.score_samples(X)
+        if self.contamination == "auto":
+            q1, q3 = np.percentile(-scores, [25, 75])  # Tukey's fence on the errors
+            self.offset_ = float(-(q3 + 1.5 * (q3 - q1)))
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    # ------------------------------------------------------------------ base hooks
+    def _prepare_targets(self, y):
+        return None
+
+    def _criterion(self, y_net):
+        from ._net import MaskedReconstructionLoss
+
+        return MaskedReconstructionLoss, {}
+
+    def _net_class(self):
+        from ._net import AutoencoderNet
+
+        return AutoencoderNet, {}
+
+    def _make_head(self):
+        from .nn import ReconstructionHead
+
+        enc = self.encoder_
+        if self.input_mode_ == "text":
+            return ReconstructionHead(self.d_model, vocab_size=enc.vocab_size_)
+        if self.input_mode_ == "sequence":
+            return ReconstructionHead(self.d_model, n_step_features=enc.n_features_)
+        return ReconstructionHead(self.d_model, n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_)
+
+    def _max_tokens(self):
+        if self.input_mode_ == "tabular":
+            return self.encoder_.n_features_
+        return int(self.encoder_.max_length)
+
+    def _make_module(self):
+        from .nn import TransformerAutoencoder
+
+        return TransformerAutoencoder(
+            embedding=self._make_embedding(),
+            d_model=self.d_model, n_heads=self.n_heads, n_layers=self.n_layers,
+            dim_feedforward=self.dim_feedforward, max_tokens=self._max_tokens(), head=self._make_head(),
+            dropout=self.dropout, norm_first=self.norm_first, pooling=self.pooling,
+            mask_ratio=self.mask_ratio,
+        )
+
+    @property
+    def _n_features_out(self):
+        return self.d_model
+
+    # ------------------------------------------------------------------ chunked evaluation
+    def _run(self, X, output):
+        """Yield ``(out, mask)`` per chunk of ``X``: the module's ``output`` and the token mask (n, T)."""
+        import torch
+
+        check_is_fitted(self, "net_")
+        X = self._check_X(X, reset=False)
+        module = self.net_.module_
+        module.output = output
+        try:
+            for start in range(0, len(X), CHUNK_SIZE):
+                chunk = X.iloc[start:start + CHUNK_SIZE] if _is_pandas(X, "DataFrame") else X[start:start + CHUNK_SIZE]
+                inputs, _ = self._encode(chunk)
+                mask = inputs.get("attention_mask")
+                n = len(chunk)
+                width = mask.shape[1] if mask is not None else self._max_tokens()
+                if mask is None:
+                    mask = np.ones((n, width), dtype=bool)
+                order = np.argsort(-mask.sum(axis=1), kind="stable")  # little padding per batch
+                inputs = {k: v[order] for k, v in inputs.items()}
+                batches = []
+                with torch.inference_mode():
+                    for b in self.net_.forward_iter(inputs, training=False, device="cpu"):
+                        b = b.numpy().astype(np.float64)
+                        if output != "latent" and b.shape[1] < width:  # batch trimmed to its longest row
+                            pad = [(0, 0), (0, width - b.shape[1])] + [(0, 0)] * (b.ndim - 2)
+                            b = np.pad(b, pad)
+                        batches.append(b)
+                out = np.empty_like(np.concatenate(batches, axis=0))
+                out[order] = np.concatenate(batches, axis=0)
+                yield out, mask
+        finally:
+            module.output = "errors"
+
+    def _token_errors(self, X):
+        """Per-token errors, NaN-padded to the longest row: (n, T)."""
+        parts = []
+        scale = getattr(self, "error_scale_", None)
+        for err, mask in self._run(X, "errors"):
+            if scale is not None:
+                err = err / scale
+            parts.append(np.where(mask, err, np.nan))
+        return _pad_concat(parts)
+
+    # ------------------------------------------------------------------ outlier API
+    def score_samples(self, X):
+        """Normality of each row: minus its mean reconstruction error (higher is more normal).
+
+        Parameters
+        ----------
+        X : same kind of input as in ``fit``
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        errors = self._token_errors(X)
+        return -np.nanmean(errors, axis=1)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "offset_")
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for inliers, -1 for outliers.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def transform(self, X):
+        """Latent code of each row: the pooled encoder output of its (unmasked) tokens.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, d_model)
+        """
+        return np.concatenate([out for out, _ in self._run(X, "latent")], axis=0)
+
+    # ------------------------------------------------------------------ explanation
+    def _feature_names(self):
+        """Names of the per-feature errors: input columns (tables), ``step_0, ...`` otherwise."""
+        if self.input_mode_ == "tabular":
+            if hasattr(self, "feature_names_in_"):
+                return np.asarray(self.feature_names_in_, dtype=object)
+            return np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
+        return None
+
+    def _token_to_input_order(self):
+        """Permutation from token order (numeric then categorical) to the input's column order."""
+        enc = self.encoder_
+        tokens = list(enc.numeric_columns_) + list(enc.categorical_columns_)
+        if not getattr(enc, "_fitted_on_frame", False):
+            return np.arange(len(tokens))
+        position = {c: i for i, c in enumerate(tokens)}
+        columns = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else tokens
+        return np.array([position[c] for c in columns])
+
+    def reconstruction_errors(self, X):
+        """Reconstruction error of every column (tables), step (sequences) or token (text).
+
+        Their row mean is ``-score_samples(X)``. For tables each column's error (squared error
+        of the standardised value, or cross-entropy for a categorical column) is divided by its
+        median over the training set, so 1 is a typical error and 50 an unusual one. Steps give
+        the mean squared error of their standardised features; text tokens a cross-entropy.
+
+        Parameters
+        ----------
+        X : same kind of input as in ``fit``
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples, n_features) for tables (columns in input order), \
+(n_samples, n_steps) for sequences, (n_samples, n_tokens) for text
+            Sequences and texts shorter than the longest are padded with NaN.
+        """
+        errors = self._token_errors(X)
+        if self.input_mode_ == "tabular":
+            errors = errors[:, self._token_to_input_order()]
+        return errors
+
+    def reconstruct(self, X):
+        """Each token rebuilt from the others (the model's best guess for what it should be).
+
+        Returns
+        -------
+        X_rec : ndarray or DataFrame
+            Tables: the same shape and columns as ``X``, in original units (categories for
+            categorical columns; a DataFrame when ``X`` was one). Sequences: an array
+            ``(n_samples, n_steps, n_features)`` in original units (NaN on padding). Text: the
+            rebuilt subword tokens, a list of lists of str.
+        """
+        parts = [(out, mask) for out, mask in self._run(X, "reconstruction")]
+        enc = self.encoder_
+        if self.input_mode_ == "text":
+            return [
+                [enc.tokenizer_.id_to_token(int(i)) for i in row[m]]
+                for out, mask in parts for row, m in zip(out, mask)
+            ]
+        if self.input_mode_ == "sequence":
+            outs = []
+            for out, mask in parts:
+                rec = out * enc.scale_ + enc.mean_  # (n, T, F)
+                rec[~mask] = np.nan
+                outs.append(rec)
+            return _pad_concat(outs)
+        rec = np.concatenate([out for out, _ in parts], axis=0)  # (n, T) scaled numbers, then codes
+        n_num = enc.n_numeric_
+        if enc.scale == "standard":
+            rec[:, :n_num] = rec[:, :n_num] * enc.scale_ + enc.mean_
+        if not getattr(enc, "_fitted_on_frame", False):
+            return rec
+        import pandas as pd
+
+        frame = pd.DataFrame({c: rec[:, j] for j, c in enumerate(enc.numeric_columns_)})
+        for j, (column, cats) in enumerate(zip(enc.categorical_columns_, enc.categories_)):
+            codes = rec[:, n_num + j].astype(int)
+            values = np.asarray(cats, dtype=object)
+            frame[column] = [values[c - 1] if c > 0 else None for c in codes]
+        columns = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else frame.columns
+        frame = frame[columns]
+        if _is_pandas(X, "DataFrame"):
+            frame.index = X.index
+        return frame
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+def _pad_concat(parts):
+    """Concatenate arrays along axis 0, NaN-padding axis 1 to the widest."""
+    width = max(p.shape[1] for p in parts)
+    padded = []
+    for p in parts:
+        if p.shape[1] < width:
+            pad = [(0, 0), (0, width - p.shape[1])] + [(0, 0)] * (p.ndim - 2)
+            p = np.pad(p, pad, constant_values=np.nan)
+        padded.append(p)
+    return np.concatenate(padded, axis=0)
