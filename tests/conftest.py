@@ -42,3 +42,40 @@ def sequence_data():
     t = np.linspace(0, 2 * np.pi, T)
     X = np.stack([np.sin(t * (1 + y_i)) for y_i in y])[:, :, None] + 0.1 * rng.normal(size=(n, T, 1))
     return X.astype(np.float32), y
+
+
+# ---------------------------------------------------------------------- pretrained backbones (offline)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded from a model hub in the tests
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def build_tiny_bert(folder, texts, hidden=32, layers=2, seed=0):
+    """Save a tiny randomly initialised BERT and a WordPiece tokenizer fitted on ``texts`` in ``folder``."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials,
+                                                             show_progress=False))
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                   model_max_length=64)
+    fast.save_pretrained(folder)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=64)
+    BertModel(config).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory, text_data):
+    """A tiny random BERT + tokenizer saved in a temporary folder (the pretrained code paths, offline)."""
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), list(text_data[0]))

@@ -2,6 +2,6 @@
 
 from .sequence import SequenceEncoder
 from .tabular import TabularEncoder
-from .text import TextEncoder
+from .text import PretrainedTextEncoder, TextEncoder
 
-__all__ = ["SequenceEncoder", "TabularEncoder", "TextEncoder"]
+__all__ = ["PretrainedTextEncoder", "SequenceEncoder", "TabularEncoder", "TextEncoder"]

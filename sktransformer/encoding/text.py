@@ -230,3 +230,108 @@ class TextEncoder:
         input_ids, attention_mask, _ = self._encode(texts)
         id_to_token = self.tokenizer_.id_to_token
         return [[id_to_token(int(i)) for i in row[mask]] for row, mask in zip(input_ids, attention_mask)]
+
+
+class PretrainedTextEncoder:
+    """Encode raw strings with the tokenizer that came with a pretrained backbone.
+
+    Unlike :class:`TextEncoder` nothing is learned: the tokenizer is read from the backbone's
+    folder (its ``tokenizer.json``, or any tokenizer ``transformers`` can convert to a fast one)
+    and kept in memory, so a pickled encoder needs no file. The tokenizer adds the model's own
+    special tokens (``[CLS] ... [SEP]`` for BERT); texts longer than ``max_length`` tokens,
+    special tokens included, keep their beginning.
+
+    Parameters
+    ----------
+    tokenizer : tokenizers.Tokenizer
+        A fast tokenizer (its padding is turned off: padding is done per batch, in NumPy).
+    max_length : int
+        Most tokens per text, special tokens included.
+    pad_id : int
+        Id of the padding token.
+    mask_id : int or None, default=None
+        Id of the mask token, when the tokenizer has one.
+
+    Attributes
+    ----------
+    tokenizer_, vocab_size_, pad_id_, mask_id_, max_length
+    n_truncated_ : int
+        Texts of the last ``transform`` call that were longer than ``max_length`` tokens.
+    """
+
+    def __init__(self, tokenizer, max_length, pad_id=0, mask_id=None):
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=int(max_length), stride=0)
+        self.tokenizer_ = tokenizer
+        self.max_length = int(max_length)
+        self.pad_id_ = int(pad_id)
+        self.mask_id_ = None if mask_id is None else int(mask_id)
+        self.vocab_size_ = tokenizer.get_vocab_size()
+
+    @classmethod
+    def from_folder(cls, path, max_length):
+        """Read the tokenizer of the model saved in the local folder ``path``."""
+        import json
+        import os
+
+        special = {}
+        for name in ("special_tokens_map.json", "tokenizer_config.json"):
+            file = os.path.join(path, name)
+            if os.path.isfile(file):
+                with open(file, encoding="utf-8") as f:
+                    for key, value in json.load(f).items():
+                        if key in ("pad_token", "mask_token") and key not in special:
+                            special[key] = value["content"] if isinstance(value, dict) else value
+        file = os.path.join(path, "tokenizer.json")
+        if os.path.isfile(file):
+            tokenizer = Tokenizer.from_file(file)
+        else:  # a slow-only tokenizer (vocab.txt, sentencepiece): let transformers convert it
+            from transformers import AutoTokenizer
+
+            hf = AutoTokenizer.from_pretrained(path, local_files_only=True, use_fast=True)
+            if not getattr(hf, "is_fast", False):
+                raise ValueError(f"The tokenizer in {path!r} has no fast version; save one as tokenizer.json.")
+            tokenizer = hf.backend_tokenizer
+            special.setdefault("pad_token", hf.pad_token)
+            special.setdefault("mask_token", hf.mask_token)
+        pad = special.get("pad_token") or "[PAD]"
+        pad_id = tokenizer.token_to_id(pad)
+        mask_id = tokenizer.token_to_id(special.get("mask_token") or "[MASK]")
+        return cls(tokenizer, max_length, pad_id=0 if pad_id is None else pad_id, mask_id=mask_id)
+
+    def fit(self, texts=None):
+        """Nothing to learn; returns self."""
+        return self
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.tokenizer_.no_padding()
+        self.tokenizer_.enable_truncation(max_length=self.max_length, stride=0)
+
+    def encode_ragged(self, texts):
+        """Token ids per text (list of lists, special tokens added) and the number truncated."""
+        texts = _as_text_list(texts)
+        encode = getattr(self.tokenizer_, "encode_batch_fast", self.tokenizer_.encode_batch)
+        encodings = encode(texts, add_special_tokens=True)
+        return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+
+    def pad(self, ids):
+        """Right-pad ragged ids: ``{"input_ids": int64 (n, L), "attention_mask": bool (n, L)}``."""
+        n = len(ids)
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=n)
+        width = max(int(lengths.max()) if n else 0, 1)
+        attention_mask = np.arange(width) < lengths[:, None]  # (n, L)
+        input_ids = np.full((n, width), self.pad_id_, dtype=np.int64)
+        input_ids[attention_mask] = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        attention_mask[lengths == 0, 0] = True  # a tokenizer without special tokens: no all-padding row
+        return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+    def transform(self, texts):
+        """Encode ``texts`` as right-padded ids and a mask (see :meth:`pad`)."""
+        ids, self.n_truncated_ = self.encode_ragged(texts)
+        return self.pad(ids)
+
+    def tokens(self, texts):
+        """Token strings per text, special tokens included, after truncation."""
+        ids, _ = self.encode_ragged(texts)
+        return [[self.tokenizer_.id_to_token(i) for i in row] for row in ids]

@@ -9,8 +9,8 @@ from .embeddings import (
     StepProjection,
     TokenEmbedding,
 )
-from .heads import ClassificationHead, RegressionHead
-from .models import TransformerModel
+from .heads import ClassificationHead, ReconstructionHead, RegressionHead
+from .models import TransformerAutoencoder, TransformerModel
 from .pooling import Pooling
 
 __all__ = [
@@ -22,10 +22,12 @@ __all__ = [
     "LearnedPositions",
     "MultiHeadSelfAttention",
     "Pooling",
+    "ReconstructionHead",
     "RegressionHead",
     "SinusoidalPositions",
     "StepProjection",
     "TokenEmbedding",
+    "TransformerAutoencoder",
     "TransformerModel",
     "build_attention_mask",
 ]

