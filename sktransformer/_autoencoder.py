@@ -128,6 +128,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     -1
     """
 
+    _auto_steps = 300  # max_epochs="auto": about 300 gradient steps
+
     _parameter_constraints = {
         **TransformerBase._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
@@ -229,11 +231,6 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         from ._net import MaskedReconstructionLoss
 
         return MaskedReconstructionLoss, {}
-
-    def _net_class(self):
-        from ._net import AutoencoderNet
-
-        return AutoencoderNet, {}
 
     def _make_head(self):
         from .nn import ReconstructionHead

@@ -31,6 +31,9 @@ DEFAULT_TEXT_MAX_LENGTH = 128
 class TransformerBase(BaseEstimator):
     """Shared machinery of the sktransformer estimators (not a public estimator)."""
 
+    #: Gradient steps that ``max_epochs="auto"`` aims for (see ``_net.auto_epochs``).
+    _auto_steps = 3000
+
     _parameter_constraints = {
         "d_model": [Interval(Integral, 1, None, closed="left")],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
@@ -43,7 +46,7 @@ class TransformerBase(BaseEstimator):
         "vocab_size": [Interval(Integral, 16, None, closed="left")],
         "tokenizer": [StrOptions({"wordpiece", "bpe"})],
         "pooling": [StrOptions({"mean", "max", "cls"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -201,7 +204,7 @@ class TransformerBase(BaseEstimator):
         import torch
         from skorch.dataset import ValidSplit
 
-        from ._net import build_net, resolve_device
+        from ._net import auto_epochs, build_net, resolve_device
 
         self._check_hyperparameters()
         X = self._check_X(X, reset=True)
@@ -223,6 +226,9 @@ class TransformerBase(BaseEstimator):
             if early else None
         )
         criterion, criterion_kwargs = self._criterion(y_net)
+        n_train = len(X) if not early else int(len(X) * (1 - self.validation_fraction))
+        max_epochs = (auto_epochs(n_train, self.batch_size, target_steps=self._auto_steps)
+                      if self.max_epochs == "auto" else self.max_epochs)
         with torch.random.fork_rng(devices=[] if device == "cpu" else None):
             torch.manual_seed(seed)
             net_class, net_kwargs = self._net_class()
@@ -230,7 +236,7 @@ class TransformerBase(BaseEstimator):
             self.net_ = build_net(
                 net_class, self._make_module(), criterion, criterion_kwargs=criterion_kwargs,
                 optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
-                max_epochs=self.max_epochs, batch_size=self.batch_size, device=device,
+                max_epochs=max_epochs, batch_size=self.batch_size, device=device,
                 callbacks=self.callbacks, train_split=train_split,
                 early_stopping_patience=self.n_iter_no_change if early else None,
                 verbose=self.verbose, seed=seed, **net_kwargs,

@@ -168,16 +168,3 @@ def auto_epochs(n_samples, batch_size, target_steps=300, min_epochs=2, max_epoch
     """Epochs that give about ``target_steps`` gradient steps, within ``[min_epochs, max_epochs]``."""
     steps_per_epoch = max(1, -(-int(n_samples) // int(batch_size)))
     return int(min(max_epochs, max(min_epochs, round(target_steps / steps_per_epoch))))
-
-
-from skorch import NeuralNet as _NeuralNet  # noqa: E402  (_net is imported only when a model is built)
-
-
-class AutoencoderNet(_NeuralNet):
-    """A NeuralNet whose ``max_epochs="auto"`` is sized from the training set (see :func:`auto_epochs`)."""
-
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        if epochs is None and self.max_epochs == "auto":
-            n = len(next(iter(X.values()))) if isinstance(X, dict) else len(X)
-            epochs = auto_epochs(n, self.batch_size)
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
