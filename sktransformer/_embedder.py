@@ -55,7 +55,9 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Pre
         ``torch.onnx`` and runs it with ONNX Runtime and its transformer graph optimisations
         (same vectors, cosine >= 0.9999; faster on CPU). ``"onnx-int8"`` also quantizes the
         weights of the linear layers to int8 (about 2x faster again on CPUs with VNNI; vectors
-        change slightly, cosine about 0.99). Both need ``pip install sktransformer[fast]``.
+        change slightly, cosine about 0.98-0.99). Both run on the CPU whatever ``device`` is, and
+        need ``pip install sktransformer[fast]``; the exported graph lives in memory only and is
+        rebuilt once per process (also after unpickling).
     cache : bool, str or path, default=True
         ``True`` keeps every vector in this process (shared by clones); a folder also keeps them
         on disk, shared by processes (``n_jobs``) and later runs; ``False`` keeps nothing. The key
@@ -218,6 +220,10 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
         from ._net import resolve_device
 
         self._check_hyperparameters()
+        if self.backend != "torch":
+            from ._onnx import _require
+
+            _require()
         texts = self._check_texts(X)
         for attr in ("backbone_info_", "history_", "net_"):
             self.__dict__.pop(attr, None)

@@ -154,3 +154,25 @@ def test_default_model_matches_sentence_transformers():
     cos = (ours * ref).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(ref, axis=1)
     assert cos.min() >= 0.9999
     np.testing.assert_allclose(ours, ref, atol=1e-5)
+
+
+# ---------------------------------------------------------------------- ONNX Runtime backends
+@pytest.mark.parametrize("backend, min_cos", [("onnx", 0.9999), ("onnx-int8", 0.9)])
+def test_onnx_backends_match_torch(tiny_bert, text_data, backend, min_cos):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    import pickle
+
+    X = list(text_data[0][:40]) + [""]
+    ref = TransformerEmbedder(tiny_bert, cache=False).fit(X).transform(X)
+    emb = TransformerEmbedder(tiny_bert, backend=backend, batch_size=8, cache=False).fit(X)
+    E = emb.transform(X)
+    assert E.dtype == np.float32 and E.shape == ref.shape
+    assert ((E * ref).sum(1)).min() >= min_cos
+    again = pickle.loads(pickle.dumps(emb))  # the session is not pickled; it is rebuilt on use
+    np.testing.assert_allclose(again.transform(X), E, atol=1e-6)
+
+
+def test_verbose_shows_a_progress_bar(tiny_bert, capsys):
+    TransformerEmbedder(tiny_bert, verbose=1, cache=False).fit(["a"]).transform(["a good film", "bad"])
+    assert "embedding" in capsys.readouterr().err
