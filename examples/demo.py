@@ -18,15 +18,15 @@ from sktransformer.datasets import make_customers, make_reviews
 def main():
     start = time.perf_counter()
 
-    texts, y = make_reviews(3000, random_state=0)
+    texts, y = make_reviews(2000, random_state=0)
     X_tr, X_te, y_tr, y_te = train_test_split(texts, y, test_size=0.25, random_state=0)
     text_clf = TransformerClassifier(max_epochs=5, random_state=0).fit(X_tr, y_tr)
     print(f"text    : TransformerClassifier accuracy {text_clf.score(X_te, y_te):.3f} "
           f"(vocabulary {text_clf.encoder_.vocab_size_} subwords, {len(text_clf.history_)} epochs)")
 
-    X, y = make_customers(3000, random_state=0)
+    X, y = make_customers(2000, random_state=0)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
-    table_clf = TransformerClassifier(max_epochs=20, random_state=0).fit(X_tr, y_tr)
+    table_clf = TransformerClassifier(max_epochs=15, random_state=0).fit(X_tr, y_tr)
     hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0).fit(X_tr, y_tr)
     print(f"tabular : TransformerClassifier accuracy {table_clf.score(X_te, y_te):.3f}   "
           f"HistGradientBoosting {hgb.score(X_te, y_te):.3f}")
