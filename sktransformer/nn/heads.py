@@ -25,8 +25,9 @@ class ClassificationHead(nn.Module):
         return self.linear(self.dropout(pooled))  # (B, n_outputs)
 
 
-class RegressionHead(nn.Module):
-    """Dropout -> Linear, producing real-valued targets.
+class RegressionHead(ClassificationHead):
+    """Dropout -> Linear, producing real-valued targets (the same layers as the classification
+    head; the loss differs).
 
     Parameters
     ----------
@@ -35,14 +36,6 @@ class RegressionHead(nn.Module):
         Number of targets.
     dropout : float, default=0.0
     """
-
-    def __init__(self, d_model, n_outputs, dropout=0.0):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.linear = nn.Linear(d_model, n_outputs)
-
-    def forward(self, pooled):
-        return self.linear(self.dropout(pooled))  # (B, n_outputs)
 
 
 class ReconstructionHead(nn.Module):
