@@ -70,9 +70,11 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Pre
         With ``fine_tune``: backbone weights left untouched (see :class:`TransformerClassifier`).
     backbone_lr : float or None, default=None
         With ``fine_tune``: learning rate of the backbone; ``None`` means ``lr / 20``.
-    max_epochs : int or None, default=None
-        Training passes (``fine_tune`` or ``backbone=None``). ``None``: 1 for fine-tuning; for
-        masked-language modelling, enough passes for about 1,000 gradient steps (2 to 100).
+    max_epochs : int or "auto", default="auto"
+        Training passes (``fine_tune`` or ``backbone=None``). ``"auto"``: 1 pass to fine-tune a
+        pretrained backbone; otherwise enough passes for about 1,000 gradient steps of
+        masked-language modelling, or 3,000 of supervised training from scratch (2 to 200 passes),
+        as in :class:`TransformerClassifier`.
     lr : float, default=1e-3
         Learning rate of the head / the model trained from scratch.
     d_model, n_heads, n_layers, dim_feedforward, dropout, norm_first, positional, vocab_size, \
@@ -125,7 +127,7 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
         "backend": [StrOptions(set(BACKENDS))],
         "cache": ["boolean", str, os.PathLike],
         "fine_tune": ["boolean"],
-        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -142,7 +144,7 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
         fine_tune=False,
         freeze_backbone="none",
         backbone_lr=None,
-        max_epochs=None,
+        max_epochs="auto",
         lr=1e-3,
         d_model=64,
         n_heads=4,
@@ -265,7 +267,8 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
         kind = type_of_target(y)
         Estimator = TransformerClassifier if kind in ("binary", "multiclass") else TransformerRegressor
         params = {k: v for k, v in self.get_params(deep=False).items() if k in Estimator().get_params()}
-        params["max_epochs"] = self.max_epochs or (1 if self.backbone is not None else 10)
+        if self.max_epochs == "auto" and self.backbone is not None:
+            params["max_epochs"] = 1  # a pretrained backbone needs little: one pass over the labels
         est = Estimator(**params).fit(texts, y)
         self.encoder_ = est.encoder_
         self.history_ = est.history_
@@ -297,8 +300,13 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
 
         return MLMLoss, {}
 
+    #: ``max_epochs="auto"`` for masked-language modelling: about this many gradient steps.
+    _auto_steps = 1000
+
     def _net_class(self):
-        return _mlm_net_class(), {}
+        from skorch import NeuralNet
+
+        return NeuralNet, {}
 
     # ------------------------------------------------------------------ transform
     @property
@@ -324,7 +332,7 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
 
         Returns
         -------
-        X_emb : ndarray of shape (n_samples, n_features_out_), float32
+        X_emb : ndarray of shape (n_samples, `n_features_out_`), float32
         """
         from . import _cache
 
@@ -413,8 +421,3 @@ def _make_runner(est):
 
     return onnx_runner(est)
 
-
-def _mlm_net_class():
-    from ._mlm import MLMNet
-
-    return MLMNet

@@ -176,3 +176,16 @@ def test_onnx_backends_match_torch(tiny_bert, text_data, backend, min_cos):
 def test_verbose_shows_a_progress_bar(tiny_bert, capsys):
     TransformerEmbedder(tiny_bert, verbose=1, cache=False).fit(["a"]).transform(["a good film", "bad"])
     assert "embedding" in capsys.readouterr().err
+
+
+def test_auto_epochs_follow_the_step_budget(monkeypatch, text_data, tiny_bert):
+    """max_epochs="auto": the MLM runs about _auto_steps gradient steps; fine-tuning a backbone, one pass."""
+    from sktransformer._net import auto_epochs
+
+    X, y = text_data
+    monkeypatch.setattr(TransformerEmbedder, "_auto_steps", 40)
+    emb = TransformerEmbedder(None, d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, batch_size=32,
+                              cache=False, random_state=0).fit(X)
+    assert len(emb.history_) == auto_epochs(len(X), 32, target_steps=40) == 4
+    tuned = TransformerEmbedder(tiny_bert, fine_tune=True, batch_size=32, cache=False, random_state=0).fit(X, y)
+    assert len(tuned.history_) == 1
