@@ -393,7 +393,28 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_runner", None)  # an ONNX Runtime session is rebuilt on first use
+        if state.get("_device", "cpu") != "cpu" and "model_" in state:
+            # CUDA tensors do not unpickle where there is no GPU: save a CPU copy, and move it
+            # back to the device on load when that device exists (see __setstate__)
+            import copy
+
+            state["model_"] = copy.deepcopy(state["model_"]).to("cpu")
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        device = state.get("_device", "cpu")
+        if device != "cpu" and "model_" in state:
+            import torch
+
+            if device.startswith("cuda") and not torch.cuda.is_available():
+                warnings.warn(
+                    f"This TransformerEmbedder was fitted on {device!r}, which this machine does not have; "
+                    "it runs on the CPU.", UserWarning, stacklevel=2,
+                )
+                self._device = "cpu"
+            else:
+                self.model_.to(device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -189,3 +189,32 @@ def test_auto_epochs_follow_the_step_budget(monkeypatch, text_data, tiny_bert):
     assert len(emb.history_) == auto_epochs(len(X), 32, target_steps=40) == 4
     tuned = TransformerEmbedder(tiny_bert, fine_tune=True, batch_size=32, cache=False, random_state=0).fit(X, y)
     assert len(tuned.history_) == 1
+
+
+def test_embedder_saved_for_cuda_loads_on_cpu(tmp_path, text_data):
+    """An embedder fitted on a GPU pickles a CPU copy of its model and runs on the CPU where no GPU exists."""
+    import subprocess
+    import sys
+
+    import joblib
+
+    X, _ = text_data
+    emb = TransformerEmbedder(None, d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=1,
+                              cache=False, random_state=0).fit(X)
+    expected = emb.transform(X[:20])
+    emb._device = "cuda"  # what an embedder fitted with device="cuda" carries (its model_ would be on the GPU)
+    path = tmp_path / "emb.joblib"
+    joblib.dump(emb, path)
+    code = (
+        "import warnings, joblib, numpy as np, sys\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    emb = joblib.load({str(path)!r})\n"
+        "assert any('does not have' in str(x.message) for x in w), [str(x.message) for x in w]\n"
+        "print(emb._device)\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, emb.transform(emb_texts := {list(X[:20])!r}))\n"
+    )
+    env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip() == "cpu"
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
