@@ -11,10 +11,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Reinstall only when the project's requirements changed since the last install.
 stamp=.venv/.sktransformer-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ] \
+   || [ scripts/quickstart.sh -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # constraints.txt pins torch to the CPU build (an unpinned torch pulls a multi-GB CUDA build)
-  .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+  # the docs extra too: tests/test_docs.py builds the documentation
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[test,docs]"
   touch "$stamp"
 fi
 

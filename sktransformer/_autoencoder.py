@@ -89,14 +89,14 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     ----------
     offset_ : float
         ``decision_function(X) = score_samples(X) - offset_``.
-    error_scale_ : ndarray of shape (n_features_in_,) or None
+    error_scale_ : ndarray of shape (`n_features_in_`,) or None
         Tables: the median training error of each column (in token order); errors are divided by
         it, so every column counts in units of its own typical error. ``None`` otherwise.
     input_mode_ : {"text", "tabular", "sequence"}
         The kind of input seen in ``fit``.
     n_features_in_ : int
         Number of columns (tables) or step features (sequences). Not set for text.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
     encoder_ : object
         The fitted input encoder.

@@ -97,7 +97,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         The kind of input seen in ``fit``.
     n_features_in_ : int
         Number of features (tables) or step features (sequences). Not set for text.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
     encoder_ : object
         The fitted input encoder (tokenizer, feature scaler or step padder).
