@@ -63,7 +63,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         How token vectors become the latent code returned by ``transform``.
     max_epochs : int or "auto", default="auto"
         Passes over the training data. ``"auto"`` gives about 300 gradient steps (between 2 and
-        200 epochs), so that fit time grows slowly with the number of rows.
+        1,000 epochs), so that fit time grows slowly with the number of rows.
     batch_size : int, default=256
         Rows per gradient step (and per forward pass at predict time).
     lr : float, default=1e-3

@@ -73,7 +73,7 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Pre
     max_epochs : int or "auto", default="auto"
         Training passes (``fine_tune`` or ``backbone=None``). ``"auto"``: 1 pass to fine-tune a
         pretrained backbone; otherwise enough passes for about 1,000 gradient steps of
-        masked-language modelling, or 3,000 of supervised training from scratch (2 to 200 passes),
+        masked-language modelling, or 3,000 of supervised training from scratch (2 to 1,000 passes),
         as in :class:`TransformerClassifier`.
     lr : float, default=1e-3
         Learning rate of the head / the model trained from scratch.

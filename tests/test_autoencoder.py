@@ -88,7 +88,8 @@ def test_scores_do_not_depend_on_chunking(table_model, monkeypatch):
 def test_max_epochs_auto_scales_with_rows():
     from sktransformer._net import auto_epochs
 
-    assert auto_epochs(100, 256) == 200  # capped
+    assert auto_epochs(100, 256) == 300  # one step an epoch
+    assert auto_epochs(100, 256, target_steps=3000) == 1000  # capped
     assert auto_epochs(256 * 300, 256) == 2  # at least two passes
     assert auto_epochs(2560, 256) == 30  # ~300 steps
     X = _correlated_table(n=60)

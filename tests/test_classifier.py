@@ -185,13 +185,15 @@ def test_text_cross_val_score(text_data, tiny):
     assert scores.mean() > 0.7
 
 
-def test_auto_epochs_follow_the_data_size():
+def test_auto_epochs_follow_the_data_size(monkeypatch):
     from sktransformer._net import auto_epochs
 
     assert auto_epochs(67349, 64, target_steps=3000) == 3  # SST-2: a few passes
-    assert auto_epochs(455, 64, target_steps=3000) == 200  # a small table: capped
+    assert auto_epochs(455, 64, target_steps=3000) == 375  # a small table: many passes
+    assert auto_epochs(50, 64, target_steps=3000) == 1000  # capped
     assert auto_epochs(10, 64, target_steps=10) == 10
+    monkeypatch.setattr(TransformerClassifier, "_auto_steps", 100)
     X = np.random.RandomState(0).normal(size=(40, 2))
     clf = TransformerClassifier(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, batch_size=20,
                                 random_state=0).fit(X, X[:, 0] > 0)
-    assert len(clf.history_) == 200  # 2 steps an epoch, 3000 steps wanted, 200 at most
+    assert len(clf.history_) == 50  # 2 steps an epoch, 100 steps wanted
