@@ -15,6 +15,12 @@ def _require_matplotlib():
     return plt
 
 
+def _check_row(row, n):
+    """Raise a ValueError unless ``row`` indexes one of ``n`` rows (negative counts from the end)."""
+    if not isinstance(row, int | np.integer) or isinstance(row, bool) or not -n <= row < n:
+        raise ValueError(f"row={row!r} is out of range for X with {n} rows.")
+
+
 def anomaly_contributions(estimator, X):
     """Per-feature (or per-step, per-token) contributions to the anomaly score of each row.
 
@@ -91,8 +97,7 @@ def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
     """
     plt = _require_matplotlib()
     contributions, names = anomaly_contributions(estimator, X)
-    if not -len(contributions) <= row < len(contributions):
-        raise ValueError(f"row={row} is out of range for X with {len(contributions)} rows.")
+    _check_row(row, len(contributions))
     values = contributions[row]
     keep = ~np.isnan(values)
     values, labels = values[keep], names[keep]
@@ -329,8 +334,7 @@ def plot_attention(estimator, X, *, row=0, layers=None, heads=None, ax=None, cma
     plt = _require_matplotlib()
     att = attention_weights(estimator, X)
     n, n_layers, n_heads = att.weights.shape[:3]
-    if not isinstance(row, int | np.integer) or isinstance(row, bool) or not -n <= row < n:
-        raise ValueError(f"row={row!r} is out of range for X with {n} rows.")
+    _check_row(row, n)
     layer_ids = _select(layers, n_layers, "layers")
     mean = isinstance(heads, str)
     if mean and heads != "mean":
