@@ -31,8 +31,9 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         ``n_heads``, ``n_layers``, ``dim_feedforward``, ``positional``, ``vocab_size`` and
         ``tokenizer`` are then unused, and ``max_length=None`` means the model's own limit.
     freeze_backbone : {"none", "all"} or int, default="none"
-        Backbone weights left untouched in training: none, all (only the head learns), or the
-        embeddings and the first ``k`` layers.
+        Backbone weights left untouched in training: none, all (only the head learns, and the
+        backbone runs without dropout, as a fixed feature extractor), or the embeddings and the
+        first ``k`` layers (``0``: the embeddings only).
     backbone_lr : float or None, default=None
         Learning rate of the backbone's weights (``lr`` is the head's). ``None`` means ``lr / 20``.
     d_model : int, default=64

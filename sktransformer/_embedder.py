@@ -280,7 +280,15 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
     def _fingerprint(self, features):
         from . import _cache
 
-        return _cache.fingerprint_module(features, extra=self.encoder_.tokenizer_.to_str())
+        extra = self.encoder_.tokenizer_.to_str()
+        if not (self.backbone is not None and not self.fine_tune and self._device == "cpu"):
+            return _cache.fingerprint_module(features, extra=extra)
+        # the process-wide read-only backbone: hash its weights once, not on every fit of a grid search
+        memo = features.__dict__.setdefault("_fingerprints", {})
+        key = _cache.text_keys([extra])[0]
+        if key not in memo:
+            memo[key] = _cache.fingerprint_module(features, extra=extra)
+        return memo[key]
 
     # hooks of TransformerBase for masked-language modelling (backbone=None)
     def _prepare_targets(self, y):

@@ -117,7 +117,8 @@ def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
         ax.set_yticks(np.arange(len(order)))
         ax.set_yticklabels([str(labels[i]) for i in order])
         ax.set_xlabel("contribution to the anomaly score")
-    ax.set_title(f"Row {row}: anomaly score {score:.3g} (offset {-getattr(estimator, 'offset_', np.nan):.3g})")
+    threshold = -getattr(estimator, "offset_", np.nan)  # predict flags rows whose score is above it
+    ax.set_title(f"Row {row}: anomaly score {score:.3g} (flagged above {threshold:.3g})")
     return ax
 
 
@@ -329,7 +330,7 @@ def plot_attention(estimator, X, *, row=0, layers=None, heads=None, ax=None, cma
     fig : matplotlib Figure
         A grid of heatmaps: one row per layer, one column per head. Rows of a heatmap are the
         attending tokens (queries), columns the attended ones (keys). All panels share one colour
-        scale, from the smallest to the largest weight drawn (see the colour bar).
+        scale, from 0 to the largest weight drawn (see the colour bar).
     """
     plt = _require_matplotlib()
     att = attention_weights(estimator, X)
@@ -355,14 +356,14 @@ def plot_attention(estimator, X, *, row=0, layers=None, heads=None, ax=None, cma
     else:
         side = min(max(2.2, 0.28 * k + 1.2), 7.0)
         fig, axes = plt.subplots(
-            n_rows, n_cols, figsize=(side * n_cols + 0.8, side * n_rows), squeeze=False,
+            n_rows, n_cols, figsize=(side * n_cols + 2.2, side * n_rows + 0.6), squeeze=False,
             constrained_layout=True,
         )
     fontsize = max(4.0, min(9.0, 180.0 / max(k, 1)))
     panels = [weights[layer].mean(axis=0) if head is None else weights[layer, head]
               for layer in layer_ids for head in head_ids]
-    vmin = float(min(p.min() for p in panels))  # one colour scale for all panels, spanning the data
-    vmax = max(float(max(p.max() for p in panels)), vmin + 1e-6)
+    vmin = 0.0  # one colour scale for all panels, from 0 (so near-uniform attention looks uniform)
+    vmax = max(float(max(p.max() for p in panels)), 1e-6)
     image = None
     for i, layer in enumerate(layer_ids):
         for j, head in enumerate(head_ids):

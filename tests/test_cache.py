@@ -102,3 +102,15 @@ def test_folder_cache_is_shared_by_processes(tiny_bert, text_data, tmp_path):
     emb._run_model = lambda batch: calls.append(1)
     assert emb.transform(X).shape == (150, 32) and not calls
     _cache.clear()
+
+
+def test_shared_backbone_is_hashed_once_per_process(tiny_bert, text_data, monkeypatch):
+    """Refitting clones in a grid search does not re-hash the read-only pretrained weights."""
+    X = list(text_data[0][:10])
+    first = TransformerEmbedder(tiny_bert, pooling="cls").fit(X)  # loads (and hashes) the backbone
+    calls = []
+    real = _cache.fingerprint_module
+    monkeypatch.setattr(_cache, "fingerprint_module", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = [TransformerEmbedder(tiny_bert, pooling=p).fit(X) for p in ("cls", "mean")]
+    assert calls == []
+    assert {e.fingerprint_ for e in again} == {first.fingerprint_}

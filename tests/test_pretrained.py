@@ -119,3 +119,26 @@ def test_model_id_in_local_hf_cache(tiny_bert, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(hub))
     folder = resolve_backbone("tiny-org/tiny-bert")
     assert os.path.samefile(folder, snapshot)
+
+
+def test_freeze_zero_freezes_only_the_embeddings_and_all_turns_dropout_off(tiny_bert, text_data):
+    import torch
+
+    from sktransformer._pretrained import backbone_info, load_backbone_module
+
+    X, y = text_data
+    original = load_backbone_module(backbone_info(tiny_bert), shared=True).state_dict()
+    clf = TransformerClassifier(backbone=tiny_bert, freeze_backbone=0, **FAST).fit(X, y)
+    tuned = clf.net_.module_.backbone.state_dict()
+    changed = {k for k in original if not torch.equal(original[k], tuned[k])}
+    assert not any(k.startswith("model.embeddings.") for k in changed)
+    assert any(k.startswith("model.encoder.layer.0.") for k in changed)
+
+    frozen = TransformerClassifier(backbone=tiny_bert, freeze_backbone="all", **FAST).fit(X, y)
+    module = frozen.net_.module_.train()  # as during fit
+    assert module.head.training and not module.backbone.model.training
+    inputs = {k: torch.as_tensor(v) for k, v in frozen.encoder_.transform(X[:8]).items()}
+    with torch.no_grad():
+        first = module.forward_features(**inputs)["sentence_embedding"]
+        second = module.forward_features(**inputs)["sentence_embedding"]
+    torch.testing.assert_close(first, second, rtol=0, atol=0)  # no dropout in the frozen backbone

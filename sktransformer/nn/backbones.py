@@ -65,6 +65,7 @@ class HFBackbone(nn.Module):
         super().__init__()
         self.model = model
         self.hidden_size = int(model.config.hidden_size)
+        self.all_frozen = False
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         """Return ``{"token_embeddings": (B, T, C), "attention_mask": (B, T) bool}``."""
@@ -73,6 +74,12 @@ class HFBackbone(nn.Module):
             kwargs["token_type_ids"] = token_type_ids
         out = self.model(**kwargs, return_dict=True)
         return {"token_embeddings": out.last_hidden_state, "attention_mask": attention_mask.bool()}
+
+    def train(self, mode=True):
+        super().train(mode)
+        if getattr(self, "all_frozen", False):
+            self.model.eval()  # frozen features: the same with or without dropout in the head
+        return self
 
     def layers(self):
         """The embedding module and the transformer layers, bottom up (for partial freezing)."""
@@ -89,15 +96,20 @@ class HFBackbone(nn.Module):
         return embeddings, list(stack)
 
     def freeze(self, spec):
-        """Stop gradients: ``"all"``, ``"none"``, or an int ``k`` (embeddings + the first k layers)."""
+        """Stop gradients: ``"all"``, ``"none"``, or an int ``k`` (embeddings + the first k layers).
+
+        A fully frozen backbone is a fixed feature extractor: it stays in evaluation mode (no
+        dropout) even while the head trains.
+        """
         for p in self.parameters():
             p.requires_grad_(True)
-        if spec is None or spec is False or spec == "none" or (type(spec) is int and spec == 0):
-            return self
-        if spec is True or spec == "all":
+        self.all_frozen = spec is True or spec == "all"
+        if spec is None or spec is False or spec == "none":
+            return self.train(self.training)
+        if self.all_frozen:
             for p in self.parameters():
                 p.requires_grad_(False)
-            return self
+            return self.train(self.training)
         embeddings, layers = self.layers()
         if embeddings is not None:
             for p in embeddings.parameters():
