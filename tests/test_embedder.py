@@ -197,6 +197,7 @@ def test_embedder_saved_for_cuda_loads_on_cpu(tmp_path, text_data):
     import sys
 
     import joblib
+    import torch
 
     X, _ = text_data
     emb = TransformerEmbedder(None, d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=1,
@@ -206,7 +207,8 @@ def test_embedder_saved_for_cuda_loads_on_cpu(tmp_path, text_data):
     path = tmp_path / "emb.joblib"
     joblib.dump(emb, path)
     code = (
-        "import warnings, joblib, numpy as np, sys\n"
+        "import warnings, joblib, numpy as np, sys, torch\n"
+        f"torch.set_num_threads({torch.get_num_threads()})\n"  # the same sums as in this process
         "with warnings.catch_warnings(record=True) as w:\n"
         "    warnings.simplefilter('always')\n"
         f"    emb = joblib.load({str(path)!r})\n"
