@@ -59,7 +59,7 @@ def main():
     TransformerEmbedder(cache=False).fit(X[:2]).transform(X[:2])  # load the model once, outside timing
     print(f"GridSearchCV(cv=5) over {len(HEADS)} heads, {n} SST-2 sentences ({len(set(X))} distinct), "
           f"all-MiniLM-L6-v2, CPU threads={os.cpu_count()}")
-    print(f"{"setting":<40}{'wall s':>9}{'texts encoded':>15}{'best cv acc':>13}")
+    print(f"{'setting':<40}{'wall s':>9}{'texts encoded':>15}{'best cv acc':>13}")
     rows = [("no cache (cache=False), n_jobs=1", False, 1), ("in-process cache (default), n_jobs=1", True, 1)]
     with tempfile.TemporaryDirectory() as folder:
         rows.append(("cache=<folder>, n_jobs=2", folder, 2))
