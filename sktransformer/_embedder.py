@@ -2,6 +2,7 @@
 
 import os
 import warnings
+import weakref
 from numbers import Integral
 
 import numpy as np
@@ -12,6 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import CHUNK_SIZE, TransformerBase
 from ._pretrained import BACKBONE_CONSTRAINTS, PretrainedMixin
 from ._validation import check_text, detect_input_mode
+
+#: Fingerprints of the modules this process has hashed, by module object (see ``_fingerprint``).
+_FINGERPRINTS = weakref.WeakKeyDictionary()
 
 #: What ``backend=`` accepts (see the class docstring).
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -281,10 +285,9 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
         from . import _cache
 
         extra = self.encoder_.tokenizer_.to_str()
-        if not (self.backbone is not None and not self.fine_tune and self._device == "cpu"):
-            return _cache.fingerprint_module(features, extra=extra)
-        # the process-wide read-only backbone: hash its weights once, not on every fit of a grid search
-        memo = features.__dict__.setdefault("_fingerprints", {})
+        # Every fit builds new modules (copies included) except the process-wide read-only backbone,
+        # so a memo keyed by the module object lets a grid search hash that one once, not every fit.
+        memo = _FINGERPRINTS.setdefault(features, {})
         key = _cache.text_keys([extra])[0]
         if key not in memo:
             memo[key] = _cache.fingerprint_module(features, extra=extra)
@@ -310,11 +313,6 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
 
     #: ``max_epochs="auto"`` for masked-language modelling: about this many gradient steps.
     _auto_steps = 1000
-
-    def _net_class(self):
-        from skorch import NeuralNet
-
-        return NeuralNet, {}
 
     # ------------------------------------------------------------------ transform
     @property

@@ -134,7 +134,7 @@ def _attention_source(estimator):
         raise TypeError(
             f"attention_weights needs a fitted sktransformer estimator, got {type(estimator).__name__}."
         )
-    if isinstance(estimator, TransformerEmbedder):  # TransformerEmbedder
+    if isinstance(estimator, TransformerEmbedder):
         check_is_fitted(estimator, "model_")
         model = estimator.model_
     else:
@@ -157,7 +157,9 @@ def _attention_source(estimator):
 
 def _encoded_inputs(estimator, X):
     """``(inputs, texts_or_None)``: validated ``X`` encoded as in ``predict`` / ``transform``."""
-    if hasattr(estimator, "model_"):  # TransformerEmbedder: text only
+    from ._embedder import TransformerEmbedder
+
+    if isinstance(estimator, TransformerEmbedder):  # text only
         texts = estimator._check_texts(X)
         return estimator.encoder_.transform(texts), texts
     X = estimator._check_X(X, reset=False)
@@ -167,7 +169,7 @@ def _encoded_inputs(estimator, X):
 
 def _token_labels(estimator, texts, n_rows, real, has_cls):
     """Label of every real token, row by row (``real[i]`` tokens in row ``i``)."""
-    mode = getattr(estimator, "input_mode_", "text")
+    mode = estimator.input_mode_
     cls = ["[CLS]"] if has_cls else []
     if mode == "text":
         rows = [cls + list(tokens) for tokens in estimator.encoder_.tokens(texts)]

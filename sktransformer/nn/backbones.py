@@ -101,23 +101,20 @@ class HFBackbone(nn.Module):
         A fully frozen backbone is a fixed feature extractor: it stays in evaluation mode (no
         dropout) even while the head trains.
         """
+        self.all_frozen = spec is True or spec == "all"
+        if self.all_frozen:
+            frozen = [self]
+        elif spec is None or spec is False or spec == "none":
+            frozen = []
+        else:
+            embeddings, layers = self.layers()
+            frozen = ([] if embeddings is None else [embeddings]) + layers[: int(spec)]
         for p in self.parameters():
             p.requires_grad_(True)
-        self.all_frozen = spec is True or spec == "all"
-        if spec is None or spec is False or spec == "none":
-            return self.train(self.training)
-        if self.all_frozen:
-            for p in self.parameters():
+        for module in frozen:
+            for p in module.parameters():
                 p.requires_grad_(False)
-            return self.train(self.training)
-        embeddings, layers = self.layers()
-        if embeddings is not None:
-            for p in embeddings.parameters():
-                p.requires_grad_(False)
-        for layer in layers[: int(spec)]:
-            for p in layer.parameters():
-                p.requires_grad_(False)
-        return self
+        return self.train(self.training)  # applies (or lifts) the evaluation mode of a frozen backbone
 
 
 class EncoderFeatures(nn.Module):
