@@ -50,6 +50,7 @@ class TransformerBase(BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
         "optimizer": [StrOptions({"adamw", "adam", "sgd"}), type],
         "device": [str],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -229,6 +230,9 @@ class TransformerBase(BaseEstimator):
         n_train = len(X) if not early else int(len(X) * (1 - self.validation_fraction))
         max_epochs = (auto_epochs(n_train, self.batch_size, target_steps=self._auto_steps)
                       if self.max_epochs == "auto" else self.max_epochs)
+        schedule_steps = None
+        if getattr(self, "lr_schedule", "constant") == "cosine":
+            schedule_steps = max_epochs * max(1, -(-n_train // self.batch_size))
         with torch.random.fork_rng(devices=[] if device == "cpu" else None):
             torch.manual_seed(seed)
             net_class, net_kwargs = self._net_class()
@@ -239,7 +243,7 @@ class TransformerBase(BaseEstimator):
                 max_epochs=max_epochs, batch_size=self.batch_size, device=device,
                 callbacks=self.callbacks, train_split=train_split,
                 early_stopping_patience=self.n_iter_no_change if early else None,
-                verbose=self.verbose, seed=seed, **net_kwargs,
+                verbose=self.verbose, seed=seed, lr_schedule_steps=schedule_steps, **net_kwargs,
             )
             self.net_.fit(inputs, y_net)
         self.history_ = self.net_.history

@@ -70,6 +70,11 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         Learning rate.
     weight_decay : float, default=0.01
         Weight decay of the optimizer.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` lowers the learning rate from ``lr`` to 0 over the training steps (a cosine,
+        updated every batch), so the last updates are small and the final weights settle;
+        ``"constant"`` keeps ``lr``. For another schedule pass a skorch ``LRScheduler`` in
+        ``callbacks`` with ``lr_schedule="constant"``.
     optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
         Optimizer.
     device : str, default="auto"
@@ -153,6 +158,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         batch_size=64,
         lr=1e-3,
         weight_decay=0.01,
+        lr_schedule="constant",
         optimizer="adamw",
         device="auto",
         validation_fraction=0.1,
@@ -180,6 +186,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.optimizer = optimizer
         self.device = device
         self.validation_fraction = validation_fraction

@@ -98,14 +98,16 @@ def build_net(
     early_stopping_patience,
     verbose,
     seed,
+    lr_schedule_steps=None,
     **net_kwargs,
 ):
     """Build the skorch net (``net_class``: ``NeuralNet`` or a subclass) that trains ``module``.
 
     ``seed`` drives the data loader's shuffling (a seeded ``torch.Generator``) so that the same
-    ``random_state`` gives the same model.
+    ``random_state`` gives the same model. ``lr_schedule_steps``: when set, the learning rate
+    follows a cosine from ``lr`` down to 0 over that many gradient steps (updated every batch).
     """
-    from skorch.callbacks import EarlyStopping, ProgressBar
+    from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 
     opt = _OPTIMIZERS[optimizer] if isinstance(optimizer, str) else optimizer
     kwargs = {f"criterion__{k}": v for k, v in (criterion_kwargs or {}).items()}
@@ -120,6 +122,12 @@ def build_net(
             ("early_stopping",
              EarlyStopping(monitor="valid_loss", patience=early_stopping_patience,
                            load_best=True, sink=print if verbose else _silent))
+        )
+    if lr_schedule_steps:
+        cbs.append(
+            ("lr_schedule",
+             LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                         T_max=int(lr_schedule_steps), step_every="batch"))
         )
     if verbose:
         cbs.append(("progress_bar", ProgressBar()))

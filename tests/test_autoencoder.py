@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from sktransformer import AttentionAutoencoder
 from sktransformer.inspection import anomaly_contributions, plot_anomaly_contributions
 
-TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=40, random_state=0)
+TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=80, random_state=0)
 
 
 def _correlated_table(n=200, seed=0):
@@ -245,10 +245,28 @@ def test_wrong_feature_count_and_empty(table_model):
     ({"mask_ratio": 1.0}, "'mask_ratio' parameter"),
     ({"max_epochs": "forever"}, "'max_epochs' parameter"),
     ({"pooling": "cls"}, "'pooling' parameter"),
+    ({"lr_schedule": "step"}, "'lr_schedule' parameter"),
 ])
 def test_bad_hyperparameters(params, match):
     with pytest.raises(ValueError, match=match):
         AttentionAutoencoder(**{**TINY, **params}).fit(np.ones((6, 2)))
+
+
+def _batch_lrs(est):
+    return [b["event_lr"] for epoch in est.history_ for b in epoch["batches"] if "event_lr" in b]
+
+
+def test_default_cosine_schedule_decays_to_zero():
+    X = _correlated_table(n=120)
+    ae = AttentionAutoencoder(**{**TINY, "max_epochs": 5, "batch_size": 32, "lr": 2e-3}).fit(X)
+    lrs = _batch_lrs(ae)
+    assert len(lrs) == 5 * 4  # one entry per gradient step
+    assert lrs[0] == pytest.approx(2e-3)
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))  # never rises
+    assert lrs[-1] < 2e-3 * 0.01  # the last steps are small: the weights settle
+    constant = AttentionAutoencoder(**{**TINY, "max_epochs": 5, "batch_size": 32, "lr_schedule": "constant"}).fit(X)
+    assert _batch_lrs(constant) == []  # no scheduler at all
+    assert constant.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3)
 
 
 def test_not_fitted():

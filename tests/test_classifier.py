@@ -197,3 +197,15 @@ def test_auto_epochs_follow_the_data_size(monkeypatch):
     clf = TransformerClassifier(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, batch_size=20,
                                 random_state=0).fit(X, X[:, 0] > 0)
     assert len(clf.history_) == 50  # 2 steps an epoch, 100 steps wanted
+
+
+def test_cosine_lr_schedule_option(tiny):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = TransformerClassifier(max_epochs=4, lr=1e-2, lr_schedule="cosine", **{**tiny, "batch_size": 16}).fit(X, y)
+    lrs = [b["event_lr"] for epoch in clf.history_ for b in epoch["batches"]]
+    assert len(lrs) == 4 * 4 and lrs[0] == pytest.approx(1e-2) and lrs[-1] < 1e-2 * 0.05
+    default = TransformerClassifier(max_epochs=2, **tiny).fit(X, y)  # constant: the optimizer keeps lr
+    assert "lr_schedule" not in dict(default.net_.callbacks_)
+    assert default.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(default.lr)
