@@ -70,7 +70,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         Learning rate.
     weight_decay : float, default=0.01
         Weight decay of the optimizer.
-    lr_schedule : {"constant", "cosine"}, default="cosine"
+    lr_schedule : {"constant", "cosine"}, default="constant"
         ``"cosine"`` lowers the learning rate from ``lr`` to 0 over the training steps (a cosine,
         updated every batch), so the last updates are small and the final weights settle;
         ``"constant"`` keeps ``lr``. For another schedule pass a skorch ``LRScheduler`` in
@@ -163,7 +163,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         batch_size=256,
         lr=1e-3,
         weight_decay=0.01,
-        lr_schedule="cosine",
+        lr_schedule="constant",
         optimizer="adamw",
         device="auto",
         validation_fraction=0.1,
