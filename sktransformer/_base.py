@@ -33,6 +33,8 @@ class TransformerBase(BaseEstimator):
 
     #: Gradient steps that ``max_epochs="auto"`` aims for (see ``_net.auto_epochs``).
     _auto_steps = 3000
+    #: Most epochs ``max_epochs="auto"`` may give (``None``: ``_net.MAX_AUTO_EPOCHS``).
+    _auto_max_epochs = None
 
     _parameter_constraints = {
         "d_model": [Interval(Integral, 1, None, closed="left")],
@@ -228,7 +230,8 @@ class TransformerBase(BaseEstimator):
         )
         criterion, criterion_kwargs = self._criterion(y_net)
         n_train = len(X) if not early else int(len(X) * (1 - self.validation_fraction))
-        max_epochs = (auto_epochs(n_train, self.batch_size, target_steps=self._auto_steps)
+        cap = {} if self._auto_max_epochs is None else {"max_epochs": self._auto_max_epochs}
+        max_epochs = (auto_epochs(n_train, self.batch_size, target_steps=self._auto_steps, **cap)
                       if self.max_epochs == "auto" else self.max_epochs)
         schedule_steps = None
         if getattr(self, "lr_schedule", "constant") == "cosine":

@@ -47,3 +47,11 @@ def test_sequence_regression(tiny):
     X += 0.05 * rng.normal(size=X.shape)
     reg = TransformerRegressor(max_epochs=30, lr=1e-2, **tiny).fit(X[:150], amplitude[:150])
     assert reg.score(X[150:], amplitude[150:]) > 0.7
+
+
+def test_auto_epochs_capped_at_20_for_regression(tiny):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 3))
+    y = X[:, 0] + 0.5 * rng.normal(size=100)  # noisy: many passes would learn the noise
+    reg = TransformerRegressor(**tiny).fit(X, y)  # max_epochs="auto": 3000 steps would be 750 epochs
+    assert len(reg.history_) == 20
