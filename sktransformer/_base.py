@@ -207,7 +207,7 @@ class TransformerBase(BaseEstimator):
         import torch
         from skorch.dataset import ValidSplit
 
-        from ._net import auto_epochs, build_net, resolve_device
+        from ._net import auto_epochs, build_net, resolve_device, steps_per_epoch
 
         self._check_hyperparameters()
         X = self._check_X(X, reset=True)
@@ -230,12 +230,12 @@ class TransformerBase(BaseEstimator):
         )
         criterion, criterion_kwargs = self._criterion(y_net)
         n_train = len(X) if not early else int(len(X) * (1 - self.validation_fraction))
-        cap = {} if self._auto_max_epochs is None else {"max_epochs": self._auto_max_epochs}
-        max_epochs = (auto_epochs(n_train, self.batch_size, target_steps=self._auto_steps, **cap)
+        max_epochs = (auto_epochs(n_train, self.batch_size, target_steps=self._auto_steps,
+                                  max_epochs=self._auto_max_epochs)
                       if self.max_epochs == "auto" else self.max_epochs)
         schedule_steps = None
-        if getattr(self, "lr_schedule", "constant") == "cosine":
-            schedule_steps = max_epochs * max(1, -(-n_train // self.batch_size))
+        if getattr(self, "lr_schedule", "constant") == "cosine":  # the embedder has no lr_schedule
+            schedule_steps = max_epochs * steps_per_epoch(n_train, self.batch_size)
         with torch.random.fork_rng(devices=[] if device == "cpu" else None):
             torch.manual_seed(seed)
             net_class, net_kwargs = self._net_class()

@@ -177,7 +177,16 @@ class MaskedReconstructionLoss(torch.nn.Module):
 MAX_AUTO_EPOCHS = 1000
 
 
-def auto_epochs(n_samples, batch_size, target_steps=300, min_epochs=2, max_epochs=MAX_AUTO_EPOCHS):
-    """Epochs that give about ``target_steps`` gradient steps, within ``[min_epochs, max_epochs]``."""
-    steps_per_epoch = max(1, -(-int(n_samples) // int(batch_size)))
-    return int(min(max_epochs, max(min_epochs, round(target_steps / steps_per_epoch))))
+def steps_per_epoch(n_samples, batch_size):
+    """Gradient steps in one pass over ``n_samples`` rows (the last batch may be short)."""
+    return max(1, -(-int(n_samples) // int(batch_size)))
+
+
+def auto_epochs(n_samples, batch_size, target_steps=300, min_epochs=2, max_epochs=None):
+    """Epochs that give about ``target_steps`` gradient steps, within ``[min_epochs, max_epochs]``.
+
+    ``max_epochs=None`` means :data:`MAX_AUTO_EPOCHS`.
+    """
+    max_epochs = MAX_AUTO_EPOCHS if max_epochs is None else max_epochs
+    steps = steps_per_epoch(n_samples, batch_size)
+    return int(min(max_epochs, max(min_epochs, round(target_steps / steps))))
