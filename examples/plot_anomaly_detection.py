@@ -71,9 +71,10 @@ plt.show()
 # %%
 # Why is a row an outlier?
 # ------------------------
-# :func:`~sktransformer.inspection.plot_anomaly_contributions` splits a row's score into the
-# reconstruction errors of its columns. For the worst row, the largest contributions should point
-# at the columns that were swapped.
+# :func:`~sktransformer.inspection.plot_anomaly_contributions` splits a row's score over its
+# columns: each column gets a share in proportion to how much the score falls when that column
+# alone is set to the value the model rebuilt for it from the others. For the worst row, the
+# largest contributions should point at the columns that were swapped.
 worst = int(np.argmin(scores))
 if worst in swapped:
     print(f"row {worst} is an injected outlier: columns x{swapped[worst][0]} and x{swapped[worst][1]} "

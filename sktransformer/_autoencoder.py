@@ -18,23 +18,38 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     (text). Training hides a random quarter of the tokens of every row and teaches a transformer
     encoder to rebuild them from the tokens left, so the attention learns how the columns (steps,
     words) of normal rows depend on each other. To score a row, its tokens are hidden group by
-    group (each token once) and rebuilt; the mean reconstruction error is the anomaly score. A
-    row whose values do not fit together rebuilds badly. For tables, each column's error is
-    measured in units of its median training error, so no single noisy column dominates.
+    group (each token once) and rebuilt, which gives its reconstruction error: a row whose
+    values do not fit together rebuilds badly. For tables, each column's error is measured in
+    units of its median training error, so no single noisy column dominates.
 
-    ``score_samples`` follows scikit-learn: higher means more normal (it is minus the mean error).
-    ``decision_function`` subtracts ``offset_`` so that outliers are negative, and ``predict``
-    returns +1 for inliers and -1 for outliers. ``reconstruction_errors`` gives the error of every
-    column / step / token, the parts that add up to the score, to explain a flag (see
-    :func:`sktransformer.inspection.anomaly_contributions`).
+    The default score, ``anomaly_score="density"``, goes one step further, in the spirit of
+    DAGMM (Zong et al., 2018): it fits a Gaussian to the training rows' latent codes (the pooled
+    encoder output, as returned by ``transform``) together with their log mean reconstruction
+    error, and scores a row by its squared Mahalanobis distance from them. A row can then be
+    flagged for rebuilding badly, *or* for a code unlike the training rows' even when its
+    columns agree with each other; on the ODDS benchmark this scores higher on average and
+    varies less between seeds than the reconstruction error alone (see ``benchmarks/anomaly.py``).
+    ``anomaly_score="reconstruction"`` scores by the mean reconstruction error alone (for text,
+    the mean token loss).
+
+    ``score_samples`` follows scikit-learn: higher means more normal (minus the distance or
+    minus the mean error). ``decision_function`` subtracts ``offset_`` so that outliers are
+    negative, and ``predict`` returns +1 for inliers and -1 for outliers.
+    ``reconstruction_errors`` gives the error of every column / step / token, and
+    :func:`sktransformer.inspection.anomaly_contributions` splits each row's score over them to
+    explain a flag.
 
     Parameters
     ----------
     contamination : "auto" or float, default="auto"
         Expected share of outliers in the training set; sets ``offset_``. With a float in
         (0, 0.5] the threshold is that quantile of the training scores. With ``"auto"`` it is a
-        robust cut on the training errors, Tukey's fence: rows whose error is above
-        Q3 + 1.5 IQR are outliers.
+        robust cut on the training anomaly scores (``-score_samples``), Tukey's fence: rows
+        whose score is above Q3 + 1.5 IQR are outliers.
+    anomaly_score : {"density", "reconstruction"}, default="density"
+        ``"density"``: minus the squared Mahalanobis distance of a row's ``[latent code, log mean
+        reconstruction error]`` under a Gaussian fitted to the training rows'. ``"reconstruction"``:
+        minus the mean reconstruction error. Both use the same trained network.
     mask_ratio : float, default=0.25
         Share of tokens hidden per row in training. Scoring hides ``round(1 / mask_ratio)``
         interleaved groups in turn, so a lower ratio costs more forward passes.
@@ -94,6 +109,11 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     ----------
     offset_ : float
         ``decision_function(X) = score_samples(X) - offset_``.
+    density_mean_ : ndarray of shape (d_model + 1,)
+        ``anomaly_score="density"``: mean of the training rows' ``[latent code, log mean error]``.
+    density_precision_ : ndarray of shape (d_model + 1, d_model + 1)
+        ``anomaly_score="density"``: inverse of their covariance, whose diagonal gets 0.001 times
+        the mean variance added so that it stays invertible with few rows.
     error_scale_ : ndarray of shape (`n_features_in_`,) or None
         Tables: the median training error of each column (in token order); errors are divided by
         it, so every column counts in units of its own typical error. ``None`` otherwise.
@@ -138,6 +158,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     _parameter_constraints = {
         **TransformerBase._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "anomaly_score": [StrOptions({"density", "reconstruction"})],
         "mask_ratio": [Interval(Real, 0, 1, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "pooling": [StrOptions({"mean", "max"})],
@@ -147,6 +168,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         self,
         *,
         contamination="auto",
+        anomaly_score="density",
         mask_ratio=0.25,
         d_model=32,
         n_heads=4,
@@ -173,6 +195,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         random_state=None,
     ):
         self.contamination = contamination
+        self.anomaly_score = anomaly_score
         self.mask_ratio = mask_ratio
         self.d_model = d_model
         self.n_heads = n_heads
@@ -217,14 +240,28 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         """
         self._fit(X, None)
         self.error_scale_ = None
+        density = self.anomaly_score == "density"
+        errors, codes = [], []
+        for out, mask in self._run(X, *(("errors", "states") if density else ("errors",))):
+            err, states = out if density else (out, None)
+            errors.append(np.where(mask, err, np.nan))
+            if density:
+                codes.append(_pool(states, mask, self.pooling))
+        errors = _pad_concat(errors)
         if self.input_mode_ == "tabular":
             # Each column's errors in units of its median training error: a column that is hard
             # to predict for every row does not drown the others.
-            median = np.median(self._token_errors(X), axis=0)
+            median = np.median(errors, axis=0)
             self.error_scale_ = np.maximum(median, max(1e-12, 1e-6 * float(median.max())))
-        scores = self.score_samples(X)
+            errors = errors / self.error_scale_
+        if density:
+            v = self._density_features(errors, np.concatenate(codes, axis=0))
+            self.density_mean_, self.density_precision_ = _fit_gaussian(v)
+            scores = -_mahalanobis(v, self.density_mean_, self.density_precision_)
+        else:
+            scores = -np.nanmean(errors, axis=1)
         if self.contamination == "auto":
-            q1, q3 = np.percentile(-scores, [25, 75])  # Tukey's fence on the errors
+            q1, q3 = np.percentile(-scores, [25, 75])  # Tukey's fence on the anomaly scores
             self.offset_ = float(-(q3 + 1.5 * (q3 - q1)))
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
@@ -270,14 +307,17 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         return self.d_model
 
     # ------------------------------------------------------------------ chunked evaluation
-    def _run(self, X, output):
-        """Yield ``(out, mask)`` per chunk of ``X``: the module's ``output`` and the token mask (n, T)."""
+    def _run(self, X, *outputs):
+        """Yield ``(out, mask)`` per chunk of ``X``: the module's output and the token mask (n, T).
+
+        With several ``outputs`` (names of :class:`~sktransformer.nn.TransformerAutoencoder`'s
+        ``output``), ``out`` is a list with one array per name, for the same chunk.
+        """
         import torch
 
         check_is_fitted(self, "net_")
         X = self._check_X(X, reset=False)
         module = self.net_.module_
-        module.output = output
         try:
             for start in range(0, len(X), CHUNK_SIZE):
                 chunk = X.iloc[start:start + CHUNK_SIZE] if _is_pandas(X, "DataFrame") else X[start:start + CHUNK_SIZE]
@@ -289,33 +329,80 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                     mask = np.ones((n, width), dtype=bool)
                 order = np.argsort(-mask.sum(axis=1), kind="stable")  # little padding per batch
                 inputs = {k: v[order] for k, v in inputs.items()}
-                batches = []
-                with torch.inference_mode():
-                    for b in self.net_.forward_iter(inputs, training=False, device="cpu"):
-                        b = b.numpy().astype(np.float64)
-                        if output != "latent" and b.shape[1] < width:  # batch trimmed to its longest row
-                            pad = [(0, 0), (0, width - b.shape[1])] + [(0, 0)] * (b.ndim - 2)
-                            b = np.pad(b, pad)
-                        batches.append(b)
-                out = np.empty_like(np.concatenate(batches, axis=0))
-                out[order] = np.concatenate(batches, axis=0)
-                yield out, mask
+                outs = []
+                for output in outputs:
+                    module.output = output
+                    batches = []
+                    with torch.inference_mode():
+                        for b in self.net_.forward_iter(inputs, training=False, device="cpu"):
+                            b = b.numpy().astype(np.float64)
+                            if output != "latent" and b.shape[1] < width:  # batch trimmed to its longest row
+                                pad = [(0, 0), (0, width - b.shape[1])] + [(0, 0)] * (b.ndim - 2)
+                                b = np.pad(b, pad)
+                            batches.append(b)
+                    out = np.empty_like(np.concatenate(batches, axis=0))
+                    out[order] = np.concatenate(batches, axis=0)
+                    outs.append(out)
+                yield (outs if len(outputs) > 1 else outs[0]), mask
         finally:
             module.output = "errors"
 
+    def _scaled(self, err, mask):
+        """Errors of one chunk in the units of ``error_scale_`` (tables), NaN on padding."""
+        scale = getattr(self, "error_scale_", None)
+        if scale is not None:
+            err = err / scale
+        return np.where(mask, err, np.nan)
+
     def _token_errors(self, X):
         """Per-token errors, NaN-padded to the longest row: (n, T)."""
+        return _pad_concat([self._scaled(err, mask) for err, mask in self._run(X, "errors")])
+
+    @staticmethod
+    def _density_features(errors, code):
+        """Rows' ``[latent code, log mean error]`` (n, C + 1) from token errors (n, T) and codes (n, C)."""
+        mean_error = np.nanmean(errors, axis=1)
+        return np.column_stack([code, np.log(np.maximum(mean_error, _TINY))])
+
+    def _contributions(self, X):
+        """Per-token shares of each row's anomaly score ``-score_samples`` (n, T), NaN on padding.
+
+        ``anomaly_score="reconstruction"``: each token's error over the number of tokens.
+        ``"density"``: the score split in proportion to how much it falls when that token alone is
+        set to the value the model rebuilt for it (all else equal); tokens whose repair does not
+        lower it get 0, and a row that no single token explains is split evenly.
+        """
+        check_is_fitted(self, "offset_")
+        if self.anomaly_score == "reconstruction":
+            errors = self._token_errors(X)
+            counts = np.sum(~np.isnan(errors), axis=1, keepdims=True)
+            return errors / np.maximum(counts, 1)
         parts = []
-        scale = getattr(self, "error_scale_", None)
-        for err, mask in self._run(X, "errors"):
-            if scale is not None:
-                err = err / scale
-            parts.append(np.where(mask, err, np.nan))
+        for (err, states, repairs), mask in self._run(X, "errors", "states", "repair"):
+            distance = self._density_distance(self._scaled(err, mask), _pool(states, mask, self.pooling))
+            T = mask.shape[1]
+            drops = np.zeros(mask.shape)
+            for t in range(T):
+                fixed = self._density_distance(self._scaled(repairs[:, t, :T], mask), repairs[:, t, T:])
+                drops[:, t] = distance - fixed
+            drops = np.where(mask, np.maximum(drops, 0.0), 0.0)
+            total = drops.sum(axis=1, keepdims=True)
+            even = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+            shares = np.where(total > 0, drops / np.where(total > 0, total, 1.0), even)
+            parts.append(np.where(mask, shares * distance[:, None], np.nan))
         return _pad_concat(parts)
+
+    def _density_distance(self, errors, code):
+        """Squared Mahalanobis distance of ``[code, log mean error]`` under the fitted Gaussian."""
+        return _mahalanobis(self._density_features(errors, code), self.density_mean_, self.density_precision_)
 
     # ------------------------------------------------------------------ outlier API
     def score_samples(self, X):
-        """Normality of each row: minus its mean reconstruction error (higher is more normal).
+        """Normality of each row (higher is more normal).
+
+        ``score="density"``: minus the squared Mahalanobis distance of the row's latent code and
+        log mean reconstruction error from the training rows'. ``score="reconstruction"``: minus
+        its mean reconstruction error.
 
         Parameters
         ----------
@@ -325,8 +412,13 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         -------
         scores : ndarray of shape (n_samples,)
         """
-        errors = self._token_errors(X)
-        return -np.nanmean(errors, axis=1)
+        check_is_fitted(self, "net_")
+        if self.anomaly_score == "reconstruction":
+            return -np.nanmean(self._token_errors(X), axis=1)
+        scores = []
+        for (err, states), mask in self._run(X, "errors", "states"):
+            scores.append(-self._density_distance(self._scaled(err, mask), _pool(states, mask, self.pooling)))
+        return np.concatenate(scores)
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers, positive for inliers.
@@ -378,9 +470,11 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     def reconstruction_errors(self, X):
         """Reconstruction error of every column (tables), step (sequences) or token (text).
 
-        Their row mean is ``-score_samples(X)``. For tables each column's error (squared error
-        of the standardised value, or cross-entropy for a categorical column) is divided by its
-        median over the training set, so 1 is a typical error and 50 an unusual one. Steps give
+        Their row mean is the row's reconstruction error: ``-score_samples(X)`` with
+        ``anomaly_score="reconstruction"``, the error term of the density score otherwise. For
+        tables each column's error (squared error of the standardised value, or cross-entropy for
+        a categorical column) is divided by its median over the training set, so 1 is a typical
+        error and 50 an unusual one. Steps give
         the mean squared error of their standardised features; text tokens a cross-entropy.
 
         Parameters
@@ -446,6 +540,34 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+_TINY = 1e-12  # floor of the mean error before its log
+
+
+def _pool(states, mask, mode):
+    """Pool token vectors (n, T, C) over the real tokens of ``mask`` (n, T), as :class:`~sktransformer.nn.Pooling`."""
+    if mode == "mean":
+        counts = np.maximum(mask.sum(axis=1), 1)[:, None]
+        return np.where(mask[..., None], states, 0.0).sum(axis=1) / counts
+    out = np.where(mask[..., None], states, -np.inf).max(axis=1)
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def _mahalanobis(v, mean, precision):
+    """Squared Mahalanobis distance of each row of ``v`` (n, d)."""
+    d = v - mean
+    return np.einsum("ij,jk,ik->i", d, precision, d)
+
+
+def _fit_gaussian(v, ridge=1e-3):
+    """Mean and precision of a Gaussian fitted to the rows of ``v``; the covariance gets ``ridge``
+    times its mean variance added to the diagonal, so a few rows or a constant direction stay invertible."""
+    mean = v.mean(axis=0)
+    cov = np.atleast_2d(np.cov(v - mean, rowvar=False)) if len(v) > 1 else np.zeros((v.shape[1],) * 2)
+    level = float(np.trace(cov)) / len(cov)
+    cov = cov + max(ridge * level, _TINY) * np.eye(len(cov))
+    return mean, np.linalg.inv(cov)
 
 
 def _pad_concat(parts):

@@ -21,12 +21,25 @@ def _check_row(row, n):
         raise ValueError(f"row={row!r} is out of range for X with {n} rows.")
 
 
+def _bar_colors(values):
+    """Red for what makes a row more anomalous, blue for what makes it look more normal."""
+    return ["tab:red" if v >= 0 else "tab:blue" for v in values]
+
+
 def anomaly_contributions(estimator, X):
     """Per-feature (or per-step, per-token) contributions to the anomaly score of each row.
 
-    For a fitted :class:`~sktransformer.AttentionAutoencoder` the anomaly score of a row,
-    ``-score_samples(X)``, is the mean of its reconstruction errors; each feature's contribution
-    is its error divided by the number of features, so a row's contributions sum to its score.
+    The contributions of a row add up to its anomaly score, ``-score_samples(X)``, of a fitted
+    :class:`~sktransformer.AttentionAutoencoder`:
+
+    - ``anomaly_score="density"`` (the default): the score is the squared Mahalanobis distance
+      of the row's latent code and log mean reconstruction error from the training rows'. The
+      code is pooled from the token vectors, so its deviation splits exactly over tokens; each
+      token's contribution is its vector's share of that deviation, weighted by how much the
+      deviation costs, plus its share (in proportion to its error) of the error term. A
+      contribution can be negative: that token pulls the row towards normal.
+    - ``anomaly_score="reconstruction"``: the score is the mean reconstruction error, and each
+      feature's contribution is its error divided by the number of features.
 
     Parameters
     ----------
@@ -64,13 +77,13 @@ def anomaly_contributions(estimator, X):
         raise TypeError(
             f"anomaly_contributions needs a fitted AttentionAutoencoder, got {type(estimator).__name__}."
         )
-    errors = estimator.reconstruction_errors(X)
-    counts = np.sum(~np.isnan(errors), axis=1, keepdims=True)
-    contributions = errors / np.maximum(counts, 1)
+    contributions = estimator._contributions(X)
+    if estimator.input_mode_ == "tabular":
+        contributions = contributions[:, estimator._token_to_input_order()]
     names = estimator._feature_names()
     if names is None:
         prefix = "token" if estimator.input_mode_ == "text" else "step"
-        names = np.asarray([f"{prefix}_{j}" for j in range(errors.shape[1])], dtype=object)
+        names = np.asarray([f"{prefix}_{j}" for j in range(contributions.shape[1])], dtype=object)
     return contributions, names
 
 
@@ -105,7 +118,7 @@ def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
         _, ax = plt.subplots(figsize=(6, 0.35 * min(len(values), top_k or len(values)) + 1.5))
     score = float(np.nansum(values))
     if estimator.input_mode_ == "sequence":
-        ax.bar(np.arange(len(values)), values, color="tab:red")
+        ax.bar(np.arange(len(values)), values, color=_bar_colors(values))
         ax.set_xlabel("step")
         ax.set_ylabel("contribution to the anomaly score")
     else:
@@ -113,7 +126,7 @@ def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
         if top_k is not None:
             order = order[:top_k]
         order = order[::-1]  # largest on top
-        ax.barh(np.arange(len(order)), values[order], color="tab:red")
+        ax.barh(np.arange(len(order)), values[order], color=_bar_colors(values[order]))
         ax.set_yticks(np.arange(len(order)))
         ax.set_yticklabels([str(labels[i]) for i in order])
         ax.set_xlabel("contribution to the anomaly score")

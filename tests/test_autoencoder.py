@@ -115,8 +115,12 @@ def test_reconstruct_and_errors(table_model):
     assert min(corr[:3]) > 0.9, corr
     errors = ae.reconstruction_errors(X)
     assert errors.shape == X.shape
-    np.testing.assert_allclose(errors.mean(axis=1), -ae.score_samples(X))
     assert np.argmax(errors[0]) in (0, 1, 2) and errors[0, 3] < errors[0, :3].max()
+    # the same seed trains the same net: only the score differs, and then it is the mean error
+    recon = clone(ae).set_params(anomaly_score="reconstruction").fit(X)
+    np.testing.assert_allclose(recon.reconstruction_errors(X), errors, rtol=1e-6)
+    np.testing.assert_allclose(errors.mean(axis=1), -recon.score_samples(X), rtol=1e-6)
+    assert not np.allclose(ae.score_samples(X), recon.score_samples(X))
 
 
 def test_dataframe_with_categorical_columns():
@@ -157,22 +161,68 @@ def test_sequences_per_step_errors():
     ragged = [X[i, : 10 + i % 6] for i in range(6)]
     errors = ae.reconstruction_errors(ragged)
     assert errors.shape == (6, 15) and np.isnan(errors[0, 10:]).all()
-    np.testing.assert_allclose(np.nanmean(errors, axis=1), -ae.score_samples(ragged))
+    contrib, _ = anomaly_contributions(ae, ragged)
+    assert np.isnan(contrib[0, 10:]).all()
+    np.testing.assert_allclose(np.nansum(contrib, axis=1), -ae.score_samples(ragged), rtol=1e-6)
+    recon = clone(ae).set_params(anomaly_score="reconstruction").fit(X)
+    np.testing.assert_allclose(np.nanmean(recon.reconstruction_errors(ragged), axis=1), -recon.score_samples(ragged))
 
 
-def test_text_mean_token_loss():
+@pytest.mark.parametrize("anomaly_score", ["density", "reconstruction"])
+def test_text_mean_token_loss(anomaly_score):
     from sktransformer.datasets import make_reviews
 
     texts, _ = make_reviews(200, random_state=0)
-    ae = AttentionAutoencoder(**{**TINY, "max_epochs": 10, "vocab_size": 200}).fit(texts)
+    ae = AttentionAutoencoder(anomaly_score=anomaly_score, **{**TINY, "max_epochs": 10, "vocab_size": 200}).fit(texts)
     odd = ["zq xj vk wp zq xj", texts[0]]
     scores = ae.score_samples(odd)
     assert scores[0] < scores[1]
     errors = ae.reconstruction_errors(odd)
-    np.testing.assert_allclose(np.nanmean(errors, axis=1), -scores)
+    if anomaly_score == "reconstruction":  # the score is the mean token loss
+        np.testing.assert_allclose(np.nanmean(errors, axis=1), -scores)
+    contrib, names = anomaly_contributions(ae, odd)
+    assert names[0] == "token_0" and np.all(np.isnan(contrib) == np.isnan(errors))
+    np.testing.assert_allclose(np.nansum(contrib, axis=1), -scores, rtol=1e-6)
     tokens = ae.reconstruct(odd)
     assert len(tokens) == 2 and all(isinstance(tok, str) for tok in tokens[1])
     assert ae.transform(odd).shape == (2, 16)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+@pytest.mark.parametrize("anomaly_score", ["density", "reconstruction"])
+def test_contributions_add_up_to_the_score(pooling, anomaly_score):
+    X = _correlated_table()
+    ae = AttentionAutoencoder(pooling=pooling, anomaly_score=anomaly_score, **{**TINY, "max_epochs": 10}).fit(X)
+    contrib, names = anomaly_contributions(ae, X)
+    assert contrib.shape == X.shape and list(names) == ["x0", "x1", "x2", "x3"]
+    np.testing.assert_allclose(contrib.sum(axis=1), -ae.score_samples(X), rtol=1e-6, atol=1e-9)
+    if anomaly_score == "reconstruction":
+        assert (contrib >= 0).all()
+
+
+@pytest.mark.parametrize("anomaly_score", ["density", "reconstruction"])
+def test_contributions_point_at_the_broken_column(anomaly_score):
+    rng = np.random.RandomState(0)
+    z = rng.normal(size=(200, 1))
+    X = np.hstack([z, z, z]) + 0.05 * rng.normal(size=(200, 3))
+    ae = AttentionAutoencoder(anomaly_score=anomaly_score, **TINY).fit(X)
+    broken = 4.0 * np.eye(3)  # row j: column j says 4, the other two say 0
+    contrib, _ = anomaly_contributions(ae, broken)
+    np.testing.assert_array_equal(np.argmax(contrib, axis=1), [0, 1, 2])
+    assert (contrib >= 0).all()
+
+
+def test_density_score_is_a_gaussian_on_code_and_error(table_model):
+    ae, X = table_model
+    C = ae.d_model
+    assert ae.density_mean_.shape == (C + 1,) and ae.density_precision_.shape == (C + 1, C + 1)
+    np.testing.assert_allclose(ae.density_precision_, ae.density_precision_.T, atol=1e-8)
+    assert np.all(np.linalg.eigvalsh(ae.density_precision_) > 0)
+    # rebuild the score from the public parts: the latent code and the mean reconstruction error
+    v = np.column_stack([ae.transform(X), np.log(ae.reconstruction_errors(X).mean(axis=1))])
+    np.testing.assert_allclose(v.mean(axis=0), ae.density_mean_, rtol=1e-5, atol=1e-7)
+    d = v - ae.density_mean_
+    np.testing.assert_allclose(-np.einsum("ij,jk,ik->i", d, ae.density_precision_, d), ae.score_samples(X), rtol=1e-5)
 
 
 def test_plot_anomaly_contributions(table_model, tmp_path):
@@ -246,6 +296,7 @@ def test_wrong_feature_count_and_empty(table_model):
     ({"max_epochs": "forever"}, "'max_epochs' parameter"),
     ({"pooling": "cls"}, "'pooling' parameter"),
     ({"lr_schedule": "step"}, "'lr_schedule' parameter"),
+    ({"anomaly_score": "distance"}, "'anomaly_score' parameter"),
 ])
 def test_bad_hyperparameters(params, match):
     with pytest.raises(ValueError, match=match):

@@ -88,6 +88,23 @@ class ReconstructionHead(nn.Module):
             parts.append(linear(h[:, self.n_numeric + j]).argmax(-1, keepdim=True).to(h.dtype))  # (B, 1)
         return torch.cat(parts, dim=1)  # (B, T)
 
+    def replace(self, inputs, rec, t):
+        """A copy of the model ``inputs`` with token ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
+        out = dict(inputs)
+        if self.kind == "sequence":
+            out["x_seq"] = inputs["x_seq"].clone()
+            out["x_seq"][:, t] = rec[:, t].to(out["x_seq"].dtype)
+        elif self.kind == "text":
+            out["input_ids"] = inputs["input_ids"].clone()
+            out["input_ids"][:, t] = rec[:, t].to(out["input_ids"].dtype)
+        elif t < self.n_numeric:
+            out["x_num"] = inputs["x_num"].clone()
+            out["x_num"][:, t] = rec[:, t].to(out["x_num"].dtype)
+        else:
+            out["x_cat"] = inputs["x_cat"].clone()
+            out["x_cat"][:, t - self.n_numeric] = rec[:, t].to(out["x_cat"].dtype)
+        return out
+
     def errors(self, h, targets, select=None):
         """Per-token error (B, T); with ``select`` (B, T) bool, tokens outside it get 0.
 

@@ -129,9 +129,11 @@ class TransformerAutoencoder(nn.Module):
 
     Attributes
     ----------
-    output : {"errors", "reconstruction", "latent"}
-        At evaluation: per-token errors (B, T), the rebuilt tokens (B, T) or (B, T, F), or the
-        pooled code of the unmasked input (B, C).
+    output : {"errors", "reconstruction", "latent", "states", "repair"}
+        At evaluation: per-token errors (B, T), the rebuilt tokens (B, T) or (B, T, F), the
+        pooled code of the unmasked input (B, C), its token vectors before pooling (B, T, C), or
+        for each token ``t`` the errors and code of the row with token ``t`` set to its
+        reconstruction (B, T, T + C; costly: ``T * (n_groups + 1)`` encoder passes).
 
     Examples
     --------
@@ -186,18 +188,42 @@ class TransformerAutoencoder(nn.Module):
             return self.head.errors(h, inputs, hide), hide  # (B, T), (B, T)
         if self.output == "latent":
             return self.pooling(self._encode(x, mask, None), mask)  # (B, C)
+        if self.output == "states":
+            return self._encode(x, mask, None)  # (B, T, C)
+        if self.output == "repair":
+            return self._repairs(x, mask, inputs)
+        return self._grouped(x, mask, inputs, self.output)
+
+    def _grouped(self, x, mask, inputs, output):
+        """Hide each group of tokens in turn: per-token errors (B, T) or reconstructions."""
         T = x.shape[1]
         group = torch.arange(T, device=x.device) % self.n_groups  # (T,)
         result = None
         for g in range(min(self.n_groups, T)):
             hide = (group == g)[None, :] & mask  # (B, T)
             h = self._encode(x, mask, hide)
-            if self.output == "errors":
+            if output == "errors":
                 part = self.head.errors(h, inputs, hide)  # (B, T)
-                result = part if result is None else result + part
             else:
                 part = self.head.predict(h)  # (B, T) or (B, T, F)
                 keep = hide if part.dim() == 2 else hide[..., None]
                 part = part.to(x.dtype) * keep
-                result = part if result is None else result + part
+            result = part if result is None else result + part
         return result
+
+    def _repairs(self, x, mask, inputs):
+        """For each token ``t``: the row with token ``t`` set to its reconstruction, scored again.
+
+        Returns (B, T, T + C): per token ``t``, the repaired row's per-token errors (T) and its
+        pooled code (C). What changes when one token takes the value the model expected shows
+        how much that token made the row unusual.
+        """
+        rec = self._grouped(x, mask, inputs, "reconstruction")  # (B, T) or (B, T, F)
+        out = []
+        for t in range(x.shape[1]):
+            fixed = self.head.replace(inputs, rec, t)
+            xt, _ = self.embedding(**fixed)
+            errors = self._grouped(xt, mask, fixed, "errors")  # (B, T)
+            code = self.pooling(self._encode(xt, mask, None), mask)  # (B, C)
+            out.append(torch.cat([errors.to(code.dtype), code], dim=1))
+        return torch.stack(out, dim=1)  # (B, T, T + C)
