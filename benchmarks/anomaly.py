@@ -9,7 +9,8 @@ against the outlier labels, mean over seeds. Every detector uses its default par
 
 Detectors (scores oriented so that higher = more anomalous):
 
-- AttentionAE: ``AttentionAutoencoder()`` (default parameters), ``-score_samples``.
+- AttentionAE: ``AttentionAutoencoder()`` (default parameters: ``anomaly_score="density"``),
+  ``-score_samples``.
 - IForest: ``IsolationForest(random_state=seed)`` on the raw features.
 - LOF: ``LocalOutlierFactor()`` on standardised features (deterministic: same for every seed).
 - MLP-AE: ``MLPRegressor(hidden_layer_sizes=(64, 32, 64))`` trained to rebuild standardised X,
@@ -73,6 +74,8 @@ def main(argv=None):
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    # LOF on sets with repeated rows (breastw) warns about duplicates; its score stays as is
+    warnings.filterwarnings("ignore", message="Duplicate values are leading", category=UserWarning)
     torch.set_num_threads(args.threads)
     paths = sorted(glob.glob(os.path.join(DATA, "*.npz")))
     names = [os.path.basename(p)[:-4] for p in paths]
