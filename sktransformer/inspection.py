@@ -26,6 +26,15 @@ def _bar_colors(values):
     return ["tab:red" if v >= 0 else "tab:blue" for v in values]
 
 
+def _one_row(X, row):
+    """Row ``row`` of ``X`` as a one-row input of the same kind (DataFrame / Series, array, list)."""
+    if hasattr(X, "iloc"):
+        return X.iloc[[row]]
+    if isinstance(X, np.ndarray):
+        return X[[row]]
+    return [X[row]]
+
+
 def anomaly_contributions(estimator, X):
     """Per-feature (or per-step, per-token) contributions to the anomaly score of each row.
 
@@ -109,9 +118,13 @@ def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
     ax : matplotlib Axes
     """
     plt = _require_matplotlib()
-    contributions, names = anomaly_contributions(estimator, X)
-    _check_row(row, len(contributions))
-    values = contributions[row]
+    try:
+        n_rows = len(X)
+    except TypeError:
+        raise TypeError(f"X must be an array, a DataFrame or a list of rows, got {type(X).__name__}.") from None
+    _check_row(row, n_rows)
+    contributions, names = anomaly_contributions(estimator, _one_row(X, row))  # only the row drawn
+    values = contributions[0]
     keep = ~np.isnan(values)
     values, labels = values[keep], names[keep]
     if ax is None:

@@ -233,12 +233,18 @@ def test_plot_anomaly_contributions(table_model, tmp_path):
     ae, X = table_model
     ax = plot_anomaly_contributions(ae, X, row=0, top_k=3)
     assert len(ax.patches) == 3
+    # the bars are the row's three largest contributions, as anomaly_contributions gives them for all rows
+    contrib, _ = anomaly_contributions(ae, X)
+    drawn = sorted(patch.get_width() for patch in ax.patches)
+    np.testing.assert_allclose(drawn, np.sort(contrib[0])[-3:], rtol=1e-6)
     path = tmp_path / "contributions.png"
     ax.figure.savefig(path)
     plt.close(ax.figure)
     assert path.stat().st_size > 1000 and path.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="row=500 is out of range"):
         plot_anomaly_contributions(ae, X[:3], row=500)
+    with pytest.raises(TypeError, match="X must be an array"):
+        plot_anomaly_contributions(ae, 5)
 
 
 def test_plot_without_matplotlib_names_the_extra(table_model, monkeypatch):
