@@ -21,11 +21,6 @@ def _check_row(row, n):
         raise ValueError(f"row={row!r} is out of range for X with {n} rows.")
 
 
-def _bar_colors(values):
-    """Red for what makes a row more anomalous, blue for what makes it look more normal."""
-    return ["tab:red" if v >= 0 else "tab:blue" for v in values]
-
-
 def _one_row(X, row):
     """Row ``row`` of ``X`` as a one-row input of the same kind (DataFrame / Series, array, list)."""
     if hasattr(X, "iloc"):
@@ -42,11 +37,13 @@ def anomaly_contributions(estimator, X):
     :class:`~sktransformer.AttentionAutoencoder`:
 
     - ``anomaly_score="density"`` (the default): the score is the squared Mahalanobis distance
-      of the row's latent code and log mean reconstruction error from the training rows'. The
-      code is pooled from the token vectors, so its deviation splits exactly over tokens; each
-      token's contribution is its vector's share of that deviation, weighted by how much the
-      deviation costs, plus its share (in proportion to its error) of the error term. A
-      contribution can be negative: that token pulls the row towards normal.
+      of the row's latent code and log mean reconstruction error from the training rows'. It is
+      split in proportion to how much it falls when that feature alone is set to the value the
+      model rebuilt for it, all else equal ("had this feature been what the others predict").
+      Features whose repair does not lower it get 0; a row that no single feature explains (its
+      features agree, but the row as a whole is far out) is split evenly. This costs
+      ``n_features * (round(1 / mask_ratio) + 1)`` forward passes per row: explain the rows you
+      care about rather than a whole large table.
     - ``anomaly_score="reconstruction"``: the score is the mean reconstruction error, and each
       feature's contribution is its error divided by the number of features.
 
@@ -131,7 +128,7 @@ def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
         _, ax = plt.subplots(figsize=(6, 0.35 * min(len(values), top_k or len(values)) + 1.5))
     score = float(np.nansum(values))
     if estimator.input_mode_ == "sequence":
-        ax.bar(np.arange(len(values)), values, color=_bar_colors(values))
+        ax.bar(np.arange(len(values)), values, color="tab:red")
         ax.set_xlabel("step")
         ax.set_ylabel("contribution to the anomaly score")
     else:
@@ -139,7 +136,7 @@ def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
         if top_k is not None:
             order = order[:top_k]
         order = order[::-1]  # largest on top
-        ax.barh(np.arange(len(order)), values[order], color=_bar_colors(values[order]))
+        ax.barh(np.arange(len(order)), values[order], color="tab:red")
         ax.set_yticks(np.arange(len(order)))
         ax.set_yticklabels([str(labels[i]) for i in order])
         ax.set_xlabel("contribution to the anomaly score")
