@@ -242,11 +242,11 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         self.error_scale_ = None
         density = self.anomaly_score == "density"
         errors, codes = [], []
-        for out, mask in self._run(X, *(("errors", "states") if density else ("errors",))):
-            err, states = out if density else (out, None)
+        for out, mask in self._run(X, *(("errors", "latent") if density else ("errors",))):
+            err, code = out if density else (out, None)
             errors.append(np.where(mask, err, np.nan))
             if density:
-                codes.append(_pool(states, mask, self.pooling))
+                codes.append(code)
         errors = _pad_concat(errors)
         if self.input_mode_ == "tabular":
             # Each column's errors in units of its median training error: a column that is hard
@@ -378,8 +378,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             counts = np.sum(~np.isnan(errors), axis=1, keepdims=True)
             return errors / np.maximum(counts, 1)
         parts = []
-        for (err, states, repairs), mask in self._run(X, "errors", "states", "repair"):
-            distance = self._density_distance(self._scaled(err, mask), _pool(states, mask, self.pooling))
+        for (err, code, repairs), mask in self._run(X, "errors", "latent", "repair"):
+            distance = self._density_distance(self._scaled(err, mask), code)
             T = mask.shape[1]
             drops = np.zeros(mask.shape)
             for t in range(T):
@@ -400,9 +400,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     def score_samples(self, X):
         """Normality of each row (higher is more normal).
 
-        ``score="density"``: minus the squared Mahalanobis distance of the row's latent code and
-        log mean reconstruction error from the training rows'. ``score="reconstruction"``: minus
-        its mean reconstruction error.
+        ``anomaly_score="density"``: minus the squared Mahalanobis distance of the row's latent
+        code and log mean reconstruction error from the training rows'.
+        ``anomaly_score="reconstruction"``: minus its mean reconstruction error.
 
         Parameters
         ----------
@@ -416,8 +416,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         if self.anomaly_score == "reconstruction":
             return -np.nanmean(self._token_errors(X), axis=1)
         scores = []
-        for (err, states), mask in self._run(X, "errors", "states"):
-            scores.append(-self._density_distance(self._scaled(err, mask), _pool(states, mask, self.pooling)))
+        for (err, code), mask in self._run(X, "errors", "latent"):
+            scores.append(-self._density_distance(self._scaled(err, mask), code))
         return np.concatenate(scores)
 
     def decision_function(self, X):
@@ -543,15 +543,6 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
 
 
 _TINY = 1e-12  # floor of the mean error before its log
-
-
-def _pool(states, mask, mode):
-    """Pool token vectors (n, T, C) over the real tokens of ``mask`` (n, T), as :class:`~sktransformer.nn.Pooling`."""
-    if mode == "mean":
-        counts = np.maximum(mask.sum(axis=1), 1)[:, None]
-        return np.where(mask[..., None], states, 0.0).sum(axis=1) / counts
-    out = np.where(mask[..., None], states, -np.inf).max(axis=1)
-    return np.where(np.isfinite(out), out, 0.0)
 
 
 def _mahalanobis(v, mean, precision):

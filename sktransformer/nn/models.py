@@ -129,11 +129,11 @@ class TransformerAutoencoder(nn.Module):
 
     Attributes
     ----------
-    output : {"errors", "reconstruction", "latent", "states", "repair"}
+    output : {"errors", "reconstruction", "latent", "repair"}
         At evaluation: per-token errors (B, T), the rebuilt tokens (B, T) or (B, T, F), the
-        pooled code of the unmasked input (B, C), its token vectors before pooling (B, T, C), or
-        for each token ``t`` the errors and code of the row with token ``t`` set to its
-        reconstruction (B, T, T + C; costly: ``T * (n_groups + 1)`` encoder passes).
+        pooled code of the unmasked input (B, C), or for each token ``t`` the errors and code of
+        the row with token ``t`` set to its reconstruction (B, T, T + C; costly:
+        ``T * (n_groups + 1)`` encoder passes).
 
     Examples
     --------
@@ -188,8 +188,6 @@ class TransformerAutoencoder(nn.Module):
             return self.head.errors(h, inputs, hide), hide  # (B, T), (B, T)
         if self.output == "latent":
             return self.pooling(self._encode(x, mask, None), mask)  # (B, C)
-        if self.output == "states":
-            return self._encode(x, mask, None)  # (B, T, C)
         if self.output == "repair":
             return self._repairs(x, mask, inputs)
         return self._grouped(x, mask, inputs, self.output)
