@@ -9,10 +9,12 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import chi2
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sktransformer import AttentionAutoencoder
+from sktransformer._autoencoder import _fit_gaussian
 from sktransformer.inspection import anomaly_contributions, plot_anomaly_contributions
 
 TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=40, random_state=0)
@@ -220,9 +222,27 @@ def test_density_score_is_a_gaussian_on_code_and_error(table_model):
     assert np.all(np.linalg.eigvalsh(ae.density_precision_) > 0)
     # rebuild the score from the public parts: the latent code and the mean reconstruction error
     v = np.column_stack([ae.transform(X), np.log(ae.reconstruction_errors(X).mean(axis=1))])
-    np.testing.assert_allclose(v.mean(axis=0), ae.density_mean_, rtol=1e-5, atol=1e-7)
+    # a first fit on all rows, then the mean of the rows within the calibrated chi-square cut
+    first = v - v.mean(axis=0)
+    cov = np.cov(first, rowvar=False)
+    cov += 1e-3 * np.trace(cov) / len(cov) * np.eye(len(cov))
+    dist = np.einsum("ij,jk,ik->i", first, np.linalg.inv(cov), first)
+    keep = dist <= np.median(dist) * chi2.ppf(0.975, C + 1) / chi2.ppf(0.5, C + 1)
+    assert 0.5 * len(X) < keep.sum() < len(X)
+    np.testing.assert_allclose(v[keep].mean(axis=0), ae.density_mean_, rtol=1e-5, atol=1e-6)
     d = v - ae.density_mean_
     np.testing.assert_allclose(-np.einsum("ij,jk,ik->i", d, ae.density_precision_, d), ae.score_samples(X), rtol=1e-5)
+
+
+def test_density_gaussian_is_not_pulled_by_training_outliers():
+    rng = np.random.RandomState(0)
+    v = rng.normal(size=(500, 3))
+    v[:50] += 20.0  # 10% far outliers in the training rows
+    mean, precision = _fit_gaussian(v)
+    assert np.abs(v.mean(axis=0)).min() > 1.5  # the plain mean is pulled towards them
+    np.testing.assert_allclose(mean, v[50:].mean(axis=0), atol=0.05)
+    # the covariance is that of the inliers (about the identity), not stretched along the outliers
+    np.testing.assert_allclose(np.linalg.inv(precision), np.cov(v[50:], rowvar=False), atol=0.15)
 
 
 def test_plot_anomaly_contributions(table_model, tmp_path):
