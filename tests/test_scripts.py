@@ -15,4 +15,4 @@ def test_script_compiles_on_this_python(path, tmp_path):
 
 
 def test_scripts_are_found():
-    assert len(SCRIPTS) >= 18  # 9 benchmarks, the demo and 8 gallery examples
+    assert len(SCRIPTS) >= 19  # 9 benchmarks, the demo, 8 gallery examples and the ODDS example
