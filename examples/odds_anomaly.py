@@ -18,7 +18,7 @@ test set, which neither detector saw. On the test set we print ROC-AUC and avera
 
 The data are read from ``../shared/data/anomaly/<set>.npz`` beside the repository (``X``, ``y`` with
 1 = outlier), as used by ``benchmarks/anomaly.py``; this script is not run when the docs are built.
-The default set is satellite, where the autoencoder does well (seed 0 on 2 cores, about a minute:
+The default set is satellite, where the autoencoder does well (seed 0 on 2 cores, about 20 seconds:
 ROC-AUC 0.840 against IsolationForest's 0.771). It does not win everywhere: on cardio the same
 protocol gives 0.869 against 0.951 (``--set cardio``); ``benchmarks/anomaly.py`` has the table
 over all 23 sets.
