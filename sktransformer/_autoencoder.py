@@ -248,11 +248,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         self.error_scale_ = None
         density = self.anomaly_score == "density"
         errors, codes = [], []
-        for out, mask in self._run(X, *(("errors", "latent") if density else ("errors",))):
-            err, code = out if density else (out, None)
-            errors.append(np.where(mask, err, np.nan))
-            if density:
-                codes.append(code)
+        for outs, mask in self._run(X, "errors", *(("latent",) if density else ())):
+            errors.append(self._scaled(outs[0], mask))  # no error_scale_ yet: only NaN on padding
+            codes.extend(outs[1:])
         errors = _pad_concat(errors)
         if self.input_mode_ == "tabular":
             # Each column's errors in units of its median training error: a column that is hard
@@ -314,10 +312,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
 
     # ------------------------------------------------------------------ chunked evaluation
     def _run(self, X, *outputs):
-        """Yield ``(out, mask)`` per chunk of ``X``: the module's output and the token mask (n, T).
-
-        With several ``outputs`` (names of :class:`~sktransformer.nn.TransformerAutoencoder`'s
-        ``output``), ``out`` is a list with one array per name, for the same chunk.
+        """Yield ``(outs, mask)`` per chunk of ``X``: a list with the module's output for each name
+        in ``outputs`` (:class:`~sktransformer.nn.TransformerAutoencoder`'s ``output``), computed on
+        the same chunk, and the token mask (n, T).
         """
         import torch
 
@@ -349,7 +346,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                     out = np.empty_like(np.concatenate(batches, axis=0))
                     out[order] = np.concatenate(batches, axis=0)
                     outs.append(out)
-                yield (outs if len(outputs) > 1 else outs[0]), mask
+                yield outs, mask
         finally:
             module.output = "errors"
 
@@ -362,7 +359,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
 
     def _token_errors(self, X):
         """Per-token errors, NaN-padded to the longest row: (n, T)."""
-        return _pad_concat([self._scaled(err, mask) for err, mask in self._run(X, "errors")])
+        return _pad_concat([self._scaled(err, mask) for (err,), mask in self._run(X, "errors")])
 
     @staticmethod
     def _density_features(errors, code):
@@ -452,7 +449,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         -------
         codes : ndarray of shape (n_samples, d_model)
         """
-        return np.concatenate([out for out, _ in self._run(X, "latent")], axis=0)
+        return np.concatenate([out for (out,), _ in self._run(X, "latent")], axis=0)
 
     # ------------------------------------------------------------------ explanation
     def _feature_names(self):
@@ -509,7 +506,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             ``(n_samples, n_steps, n_features)`` in original units (NaN on padding). Text: the
             rebuilt subword tokens, a list of lists of str.
         """
-        parts = [(out, mask) for out, mask in self._run(X, "reconstruction")]
+        parts = [(out, mask) for (out,), mask in self._run(X, "reconstruction")]
         enc = self.encoder_
         if self.input_mode_ == "text":
             return [

@@ -90,19 +90,17 @@ class ReconstructionHead(nn.Module):
 
     def replace(self, inputs, rec, t):
         """A copy of the model ``inputs`` with token ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
-        out = dict(inputs)
         if self.kind == "sequence":
-            out["x_seq"] = inputs["x_seq"].clone()
-            out["x_seq"][:, t] = rec[:, t].to(out["x_seq"].dtype)
+            key, column = "x_seq", t
         elif self.kind == "text":
-            out["input_ids"] = inputs["input_ids"].clone()
-            out["input_ids"][:, t] = rec[:, t].to(out["input_ids"].dtype)
+            key, column = "input_ids", t
         elif t < self.n_numeric:
-            out["x_num"] = inputs["x_num"].clone()
-            out["x_num"][:, t] = rec[:, t].to(out["x_num"].dtype)
+            key, column = "x_num", t
         else:
-            out["x_cat"] = inputs["x_cat"].clone()
-            out["x_cat"][:, t - self.n_numeric] = rec[:, t].to(out["x_cat"].dtype)
+            key, column = "x_cat", t - self.n_numeric
+        out = dict(inputs)
+        out[key] = inputs[key].clone()
+        out[key][:, column] = rec[:, t].to(out[key].dtype)
         return out
 
     def errors(self, h, targets, select=None):
