@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -96,6 +97,10 @@ def test_table_dataframe_with_categories(tiny):
     np.testing.assert_array_equal(clf.feature_names_in_, X.columns)
     assert clf.encoder_.cat_cardinalities_ == [4, 5]
     assert clf.score(X, y) > 0.65
+    # FT-Transformer style: the first block reads the column tokens without a LayerNorm
+    layers = clf.net_.module_.encoder.layers
+    assert not isinstance(layers[0].ln1, torch.nn.LayerNorm)
+    assert all(isinstance(layer.ln1, torch.nn.LayerNorm) for layer in layers[1:])
 
 
 def test_sequences_array_and_ragged(sequence_data, tiny):
@@ -103,6 +108,7 @@ def test_sequences_array_and_ragged(sequence_data, tiny):
     clf = TransformerClassifier(max_epochs=15, lr=3e-3, **tiny).fit(X[:120], y[:120])
     assert clf.input_mode_ == "sequence" and clf.n_features_in_ == 1
     assert clf.score(X[120:], y[120:]) > 0.85
+    assert isinstance(clf.net_.module_.encoder.layers[0].ln1, torch.nn.LayerNorm)  # tables only
     ragged = [x[: 8 + i % 5] for i, x in enumerate(X)]
     clf = TransformerClassifier(max_epochs=2, **tiny).fit(ragged, y)
     assert clf.predict(ragged[:7]).shape == (7,)

@@ -73,16 +73,23 @@ class Encoder(nn.Module):
     d_model, n_heads, n_layers, dim_feedforward : int
     dropout : float, default=0.1
     norm_first : bool, default=True
+    first_norm : bool, default=True
+        With pre-LN blocks, ``False`` drops the first block's input LayerNorm, so its attention
+        reads the input tokens as they are. FT-Transformer does this for table columns: a token
+        ``x_j * W_j + b_j`` normalised on its own loses most of the size of ``x_j``.
     """
 
     def __init__(
-        self, d_model, n_heads, n_layers, dim_feedforward, dropout=0.1, norm_first=True
+        self, d_model, n_heads, n_layers, dim_feedforward, dropout=0.1, norm_first=True,
+        first_norm=True,
     ):
         super().__init__()
         self.layers = nn.ModuleList(
             EncoderBlock(d_model, n_heads, dim_feedforward, dropout, norm_first)
             for _ in range(n_layers)
         )
+        if norm_first and not first_norm and n_layers:
+            self.layers[0].ln1 = nn.Identity()
         self.ln_f = nn.LayerNorm(d_model) if norm_first else nn.Identity()
 
     def forward(self, x, attention_mask=None, causal=False, need_weights=False):

@@ -23,6 +23,9 @@ class TransformerModel(nn.Module):
         Maps (B, C) -> (B, n_outputs). None returns the pooled vector.
     causal : bool, default=False
         Causal self-attention.
+    first_norm : bool, default=True
+        ``False`` skips the first block's input LayerNorm (see :class:`Encoder`); the
+        estimators do so for tables.
 
     Examples
     --------
@@ -46,11 +49,13 @@ class TransformerModel(nn.Module):
         pooling="mean",
         head=None,
         causal=False,
+        first_norm=True,
     ):
         super().__init__()
         self.embedding = embedding
         self.encoder = Encoder(
-            d_model, n_heads, n_layers, dim_feedforward, dropout=dropout, norm_first=norm_first
+            d_model, n_heads, n_layers, dim_feedforward, dropout=dropout, norm_first=norm_first,
+            first_norm=first_norm,
         )
         self.pooling = Pooling(pooling)
         self.head = head if head is not None else nn.Identity()

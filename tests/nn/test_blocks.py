@@ -65,3 +65,24 @@ def test_encoder_weights_list(norm_first):
     assert enc(x)[1] is None
     # the final LayerNorm exists only for pre-LN
     assert isinstance(enc.ln_f, torch.nn.LayerNorm) == norm_first
+
+
+@pytest.mark.parametrize("first_norm", [True, False])
+def test_encoder_first_norm_decides_whether_input_scale_reaches_attention(first_norm):
+    torch.manual_seed(0)
+    enc = Encoder(C, H, 2, FF, dropout=0.0, first_norm=first_norm).eval()
+    block = enc.layers[0]
+    x = torch.randn(2, 4, C)
+    # the first attention sees ln1(x): with the LayerNorm, 3x and x look the same to it
+    a1 = block.attn(block.ln1(x))[0]
+    a3 = block.attn(block.ln1(3 * x))[0]
+    assert torch.allclose(a1, a3, atol=1e-5) == first_norm
+    # only the first block changes: the second keeps its input LayerNorm
+    assert isinstance(enc.layers[1].ln1, torch.nn.LayerNorm)
+    h = x + a1
+    torch.testing.assert_close(enc(x)[0], enc.ln_f(enc.layers[1](h + block.ff(block.ln2(h)))[0]))
+
+
+def test_encoder_first_norm_is_moot_for_post_ln():
+    enc = Encoder(C, H, 2, FF, norm_first=False, first_norm=False)
+    assert all(isinstance(layer.ln1, torch.nn.LayerNorm) for layer in enc.layers)
