@@ -192,9 +192,7 @@ class TransformerBase(BaseEstimator):
             d_model=self.d_model, n_heads=self.n_heads, n_layers=self.n_layers,
             dim_feedforward=self.dim_feedforward, dropout=self.dropout,
             norm_first=self.norm_first, pooling=self.pooling, head=self._make_head(),
-            # FT-Transformer's choice for feature tokens (see nn.Encoder); measured on wine
-            # (benchmarks/tabular.py): 0.961 with the first LayerNorm, 0.983 without.
-            first_norm=self.input_mode_ != "tabular",
+            first_norm=self.input_mode_ != "tabular",  # FT-Transformer's choice (see nn.Encoder)
         )
 
     def _check_hyperparameters(self):

@@ -90,10 +90,8 @@ class ReconstructionHead(nn.Module):
 
     def replace(self, inputs, rec, t):
         """A copy of the model ``inputs`` with token ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
-        if self.kind == "sequence":
-            key, column = "x_seq", t
-        elif self.kind == "text":
-            key, column = "input_ids", t
+        if self.kind != "table":
+            key, column = ("x_seq" if self.kind == "sequence" else "input_ids"), t
         elif t < self.n_numeric:
             key, column = "x_num", t
         else:
