@@ -20,7 +20,7 @@ def main():
 
     texts, y = make_reviews(2000, random_state=0)
     X_tr, X_te, y_tr, y_te = train_test_split(texts, y, test_size=0.25, random_state=0)
-    text_clf = TransformerClassifier(max_epochs=5, random_state=0).fit(X_tr, y_tr)
+    text_clf = TransformerClassifier(max_epochs=10, random_state=0).fit(X_tr, y_tr)
     print(f"text    : TransformerClassifier accuracy {text_clf.score(X_te, y_te):.3f} "
           f"(vocabulary {text_clf.encoder_.vocab_size_} subwords, {len(text_clf.history_)} epochs)")
 

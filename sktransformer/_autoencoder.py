@@ -168,6 +168,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         "mask_ratio": [Interval(Real, 0, 1, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "pooling": [StrOptions({"mean", "max"})],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],  # no "auto": measured on classifiers only
     }
 
     def __init__(

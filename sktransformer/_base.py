@@ -52,7 +52,7 @@ class TransformerBase(BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "lr_schedule": [StrOptions({"auto", "constant", "cosine"})],
         "optimizer": [StrOptions({"adamw", "adam", "sgd"}), type],
         "device": [str],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -195,6 +195,14 @@ class TransformerBase(BaseEstimator):
             first_norm=self.input_mode_ != "tabular",  # FT-Transformer's choice (see nn.Encoder)
         )
 
+    def _lr_schedule(self):
+        """``lr_schedule`` with ``"auto"`` resolved: cosine for text learned from scratch, else constant."""
+        schedule = getattr(self, "lr_schedule", "constant")  # the embedder has no lr_schedule
+        if schedule == "auto":
+            from_scratch = getattr(self, "backbone", None) is None
+            return "cosine" if self.input_mode_ == "text" and from_scratch else "constant"
+        return schedule
+
     def _check_hyperparameters(self):
         self._validate_params()
         if self.d_model % self.n_heads:
@@ -235,7 +243,7 @@ class TransformerBase(BaseEstimator):
                                   max_epochs=self._auto_max_epochs)
                       if self.max_epochs == "auto" else self.max_epochs)
         schedule_steps = None
-        if getattr(self, "lr_schedule", "constant") == "cosine":  # the embedder has no lr_schedule
+        if self._lr_schedule() == "cosine":
             schedule_steps = max_epochs * steps_per_epoch(n_train, self.batch_size)
         with torch.random.fork_rng(devices=[] if device == "cpu" else None):
             torch.manual_seed(seed)

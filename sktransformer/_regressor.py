@@ -48,9 +48,10 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         Longest input kept, in tokens (text) or steps (sequences). ``None`` means 128 tokens for
         text and the longest sequence seen in ``fit`` for sequences. Longer inputs are truncated
         (their end is dropped), counted in ``n_truncated_`` and reported with a warning.
-    vocab_size : int, default=8000
-        Size of the subword vocabulary trained on the text in ``fit``.
-    tokenizer : {"wordpiece", "bpe"}, default="wordpiece"
+    vocab_size : int, default=16000
+        Size of the subword vocabulary trained on the text in ``fit`` (a small corpus gives a
+        smaller one).
+    tokenizer : {"bpe", "wordpiece"}, default="bpe"
         Subword algorithm of the tokenizer trained in ``fit``.
     pooling : {"mean", "max", "cls"}, default="mean"
         How token vectors become one vector per sample; padding is ignored.
@@ -68,11 +69,13 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         Learning rate.
     weight_decay : float, default=0.01
         Weight decay of the optimizer.
-    lr_schedule : {"constant", "cosine"}, default="constant"
+    lr_schedule : {"auto", "constant", "cosine"}, default="auto"
         ``"cosine"`` lowers the learning rate from ``lr`` to 0 over the training steps (a cosine,
         updated every batch), so the last updates are small and the final weights settle;
-        ``"constant"`` keeps ``lr``. For another schedule pass a skorch ``LRScheduler`` in
-        ``callbacks`` with ``lr_schedule="constant"``.
+        ``"constant"`` keeps ``lr``. ``"auto"`` is ``"cosine"`` for text learned from scratch
+        and ``"constant"`` otherwise (tables, sequences, a pretrained backbone), the better of
+        the two on the benchmarks of each. For another schedule pass a skorch ``LRScheduler``
+        in ``callbacks`` with ``lr_schedule="constant"``.
     optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
         Optimizer.
     device : str, default="auto"
@@ -146,14 +149,14 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         norm_first=True,
         positional="learned",
         max_length=None,
-        vocab_size=8000,
-        tokenizer="wordpiece",
+        vocab_size=16000,
+        tokenizer="bpe",
         pooling="mean",
         max_epochs="auto",
         batch_size=64,
         lr=1e-3,
         weight_decay=0.01,
-        lr_schedule="constant",
+        lr_schedule="auto",
         optimizer="adamw",
         device="auto",
         validation_fraction=0.1,

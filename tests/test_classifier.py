@@ -214,3 +214,16 @@ def test_cosine_lr_schedule_option(tiny):
     default = TransformerClassifier(max_epochs=2, **tiny).fit(X, y)  # constant: the optimizer keeps lr
     assert "lr_schedule" not in dict(default.net_.callbacks_)
     assert default.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(default.lr)
+
+
+def test_auto_lr_schedule_is_cosine_for_text_from_scratch_only(text_data, tiny):
+    texts, y = text_data
+    text_clf = TransformerClassifier(max_epochs=2, **tiny).fit(texts[:64], y[:64])
+    assert text_clf.lr_schedule == "auto"
+    lrs = [b["event_lr"] for epoch in text_clf.history_ for b in epoch["batches"]]
+    assert lrs[0] == pytest.approx(text_clf.lr) and lrs[-1] < lrs[0] * 0.2  # decays to 0 at the end
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    table_clf = TransformerClassifier(max_epochs=2, **tiny).fit(X, X[:, 0] > 0)
+    assert "lr_schedule" not in dict(table_clf.net_.callbacks_)
+    constant = TransformerClassifier(max_epochs=2, lr_schedule="constant", **tiny).fit(texts[:64], y[:64])
+    assert "lr_schedule" not in dict(constant.net_.callbacks_)

@@ -60,6 +60,7 @@ def test_classifier_fine_tunes_a_backbone(tiny_bert, text_data):
     np.testing.assert_array_equal(again.predict_proba(X[:10]), proba)  # same seed, same model
     groups = clf.net_.optimizer_.param_groups
     assert sorted(g.get("initial_lr", g["lr"]) for g in groups) == [pytest.approx(1e-2 / 20), pytest.approx(1e-2)]
+    assert "lr_schedule" not in dict(clf.net_.callbacks_)  # lr_schedule="auto": constant with a backbone
 
 
 def test_backbone_lr_and_freezing(tiny_bert, text_data):
