@@ -197,8 +197,9 @@ def main():
     print(
         "TransformerClassifier defaults: "
         + ", ".join(f"{k}={p[k]!r}" for k in (
-            "d_model", "n_heads", "n_layers", "dim_feedforward", "dropout", "vocab_size", "max_length",
-            "pooling", "max_epochs", "batch_size", "lr", "weight_decay", "optimizer"))
+            "d_model", "n_heads", "n_layers", "dim_feedforward", "dropout", "tokenizer", "vocab_size",
+            "max_length", "pooling", "max_epochs", "batch_size", "lr", "weight_decay", "lr_schedule",
+            "optimizer"))
     )
 
 
