@@ -196,11 +196,10 @@ class TransformerBase(BaseEstimator):
         )
 
     def _lr_schedule(self):
-        """``lr_schedule`` with ``"auto"`` resolved: cosine for text learned from scratch, else constant."""
+        """``lr_schedule`` with ``"auto"`` resolved: cosine for text, constant for other inputs."""
         schedule = getattr(self, "lr_schedule", "constant")  # the embedder has no lr_schedule
         if schedule == "auto":
-            from_scratch = getattr(self, "backbone", None) is None
-            return "cosine" if self.input_mode_ == "text" and from_scratch else "constant"
+            return "cosine" if self.input_mode_ == "text" else "constant"
         return schedule
 
     def _check_hyperparameters(self):

@@ -240,6 +240,11 @@ class PretrainedMixin:
     def _head_width(self):
         return self.backbone_info_.hidden_size if self._uses_backbone() else self.d_model
 
+    def _lr_schedule(self):
+        if self._uses_backbone() and self.lr_schedule == "auto":
+            return "constant"  # a backbone is fine-tuned with the user's own schedule, if any
+        return super()._lr_schedule()
+
     def _make_module(self):
         if not self._uses_backbone():
             return super()._make_module()
