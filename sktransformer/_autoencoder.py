@@ -7,7 +7,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, Transfor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import CHUNK_SIZE, TransformerBase
+from ._base import CHUNK_SIZE, TransformerBase, fill_last_batch
 from ._validation import _is_pandas
 
 
@@ -332,7 +332,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                 if mask is None:
                     mask = np.ones((n, width), dtype=bool)
                 order = np.argsort(-mask.sum(axis=1), kind="stable")  # little padding per batch
-                inputs = {k: v[order] for k, v in inputs.items()}
+                inputs = fill_last_batch({k: v[order] for k, v in inputs.items()}, self.net_.batch_size)
                 outs = []
                 for output in outputs:
                     module.output = output
@@ -344,8 +344,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                                 pad = [(0, 0), (0, width - b.shape[1])] + [(0, 0)] * (b.ndim - 2)
                                 b = np.pad(b, pad)
                             batches.append(b)
-                    out = np.empty_like(np.concatenate(batches, axis=0))
-                    out[order] = np.concatenate(batches, axis=0)
+                    ordered = np.concatenate(batches, axis=0)[:n]
+                    out = np.empty_like(ordered)
+                    out[order] = ordered
                     outs.append(out)
                 yield outs, mask
         finally:

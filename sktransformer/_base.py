@@ -28,6 +28,24 @@ CHUNK_SIZE = 4096
 DEFAULT_TEXT_MAX_LENGTH = 128
 
 
+def fill_last_batch(inputs, batch_size):
+    """``inputs`` (a dict of arrays with ``n`` rows) with copies of the last row appended up to a
+    multiple of ``batch_size``.
+
+    BLAS picks its float32 kernels by matrix shape: a row run alone, or in a short last batch, gets
+    outputs that differ in the last bits from the same row run in a full batch. With every batch
+    full, a row's outputs do not depend on how many rows are predicted with it (scikit-learn's
+    ``check_methods_subset_invariance``). Text and ragged sequences still pad each batch to its own
+    longest row, so there the padded length can change those last bits.
+    """
+    n = len(next(iter(inputs.values())))
+    extra = -n % batch_size
+    if not extra:
+        return inputs
+    rows = np.concatenate([np.arange(n), np.full(extra, n - 1)])
+    return {k: v[rows] for k, v in inputs.items()}
+
+
 class TransformerBase(BaseEstimator):
     """Shared machinery of the sktransformer estimators (not a public estimator)."""
 
@@ -277,15 +295,17 @@ class TransformerBase(BaseEstimator):
         import torch
 
         mask = inputs.get("attention_mask")
+        n = len(next(iter(inputs.values())))
         order = None
         if mask is not None and mask.shape[1] > 1:
             order = np.argsort(-mask.sum(axis=1), kind="stable")
             inputs = {k: v[order] for k, v in inputs.items()}
+        inputs = fill_last_batch(inputs, self.net_.batch_size)
         with torch.inference_mode():
             out = np.concatenate(
                 [b.numpy() for b in self.net_.forward_iter(inputs, training=False, device="cpu")],
                 axis=0,
-            )
+            )[:n]
         if order is not None:
             unsorted = np.empty_like(out)
             unsorted[order] = out

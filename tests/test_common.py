@@ -7,12 +7,7 @@ from sktransformer import AttentionAutoencoder, TransformerClassifier, Transform
 TINY = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, max_epochs=30, lr=1e-2, random_state=0)
 
 # Every check must pass; a check that cannot is listed here with a one-line reason.
-EXPECTED_FAILED_CHECKS = {
-    "AttentionAutoencoder": {
-        "check_methods_subset_invariance": "float32 codes differ by ~2e-7 with batch composition "
-                                           "(BLAS blocking); the check's atol is 1e-7",
-    },
-}
+EXPECTED_FAILED_CHECKS = {}
 
 
 def _expected_failures(estimator):
