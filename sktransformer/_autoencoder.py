@@ -7,7 +7,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, Transfor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import CHUNK_SIZE, TransformerBase, fill_last_batch
+from ._base import CHUNK_SIZE, TransformerBase, prediction_rows
 from ._validation import _is_pandas
 
 
@@ -331,8 +331,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                 width = mask.shape[1] if mask is not None else self._max_tokens()
                 if mask is None:
                     mask = np.ones((n, width), dtype=bool)
-                order = np.argsort(-mask.sum(axis=1), kind="stable")  # little padding per batch
-                inputs = fill_last_batch({k: v[order] for k, v in inputs.items()}, self.net_.batch_size)
+                rows = prediction_rows(n, mask, self.net_.batch_size)
+                inputs = {k: v[rows] for k, v in inputs.items()}
                 outs = []
                 for output in outputs:
                     module.output = output
@@ -344,9 +344,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                                 pad = [(0, 0), (0, width - b.shape[1])] + [(0, 0)] * (b.ndim - 2)
                                 b = np.pad(b, pad)
                             batches.append(b)
-                    ordered = np.concatenate(batches, axis=0)[:n]
-                    out = np.empty_like(ordered)
-                    out[order] = ordered
+                    ran = np.concatenate(batches, axis=0)[:n]
+                    out = np.empty_like(ran)
+                    out[rows[:n]] = ran
                     outs.append(out)
                 yield outs, mask
         finally:

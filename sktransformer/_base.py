@@ -28,22 +28,20 @@ CHUNK_SIZE = 4096
 DEFAULT_TEXT_MAX_LENGTH = 128
 
 
-def fill_last_batch(inputs, batch_size):
-    """``inputs`` (a dict of arrays with ``n`` rows) with copies of the last row appended up to a
-    multiple of ``batch_size``.
+def prediction_rows(n, mask, batch_size):
+    """Order in which prediction runs the rows of a chunk: longest first, so each batch carries
+    little padding, then copies of the last row up to a multiple of ``batch_size``.
 
-    BLAS picks its float32 kernels by matrix shape: a row run alone, or in a short last batch, gets
-    outputs that differ in the last bits from the same row run in a full batch. With every batch
-    full, a row's outputs do not depend on how many rows are predicted with it (scikit-learn's
+    ``mask`` is the (n, T) token mask, or ``None`` for rows of one length (kept in their order).
+    ``rows[:n]`` is a permutation of the chunk; the copies after it are run and dropped. BLAS picks
+    its float32 kernels by matrix shape: a row run alone, or in a short last batch, gets outputs
+    that differ in the last bits from the same row run in a full batch. With every batch full, a
+    row's outputs do not depend on how many rows are predicted with it (scikit-learn's
     ``check_methods_subset_invariance``). Text and ragged sequences still pad each batch to its own
     longest row, so there the padded length can change those last bits.
     """
-    n = len(next(iter(inputs.values())))
-    extra = -n % batch_size
-    if not extra:
-        return inputs
-    rows = np.concatenate([np.arange(n), np.full(extra, n - 1)])
-    return {k: v[rows] for k, v in inputs.items()}
+    order = np.arange(n) if mask is None else np.argsort(-mask.sum(axis=1), kind="stable")
+    return np.concatenate([order, np.full(-len(order) % batch_size, order[-1])])
 
 
 class TransformerBase(BaseEstimator):
@@ -291,25 +289,21 @@ class TransformerBase(BaseEstimator):
         return np.concatenate(outputs, axis=0)
 
     def _forward_inputs(self, inputs):
-        """Run the net on an encoded chunk; rows sorted by length so batches carry little padding."""
+        """Run the net on an encoded chunk, in the row order of :func:`prediction_rows` (full batches,
+        little padding), and return the outputs in the chunk's own order."""
         import torch
 
         mask = inputs.get("attention_mask")
         n = len(next(iter(inputs.values())))
-        order = None
-        if mask is not None and mask.shape[1] > 1:
-            order = np.argsort(-mask.sum(axis=1), kind="stable")
-            inputs = {k: v[order] for k, v in inputs.items()}
-        inputs = fill_last_batch(inputs, self.net_.batch_size)
+        rows = prediction_rows(n, mask, self.net_.batch_size)
+        batched = {k: v[rows] for k, v in inputs.items()}
         with torch.inference_mode():
-            out = np.concatenate(
-                [b.numpy() for b in self.net_.forward_iter(inputs, training=False, device="cpu")],
+            ran = np.concatenate(
+                [b.numpy() for b in self.net_.forward_iter(batched, training=False, device="cpu")],
                 axis=0,
-            )[:n]
-        if order is not None:
-            unsorted = np.empty_like(out)
-            unsorted[order] = out
-            out = unsorted
+            )
+        out = np.empty_like(ran[:n])
+        out[rows[:n]] = ran[:n]
         return out.astype(np.float32, copy=False)
 
     def __sklearn_tags__(self):
