@@ -234,6 +234,7 @@ class TransformerBase(BaseEstimator):
         from ._net import auto_epochs, build_net, resolve_device, steps_per_epoch
 
         self._check_hyperparameters()
+        device = resolve_device(self.device)
         X = self._check_X(X, reset=True)
         if y is not None:
             check_same_length(len(X), y)
@@ -246,7 +247,6 @@ class TransformerBase(BaseEstimator):
         inputs, self.n_truncated_ = self._encode(X)
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = resolve_device(self.device)
         early = self.n_iter_no_change is not None
         train_split = (
             ValidSplit(self.validation_fraction, stratified=self._is_stratified(), random_state=seed)

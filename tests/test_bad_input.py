@@ -119,6 +119,23 @@ def test_invalid_hyperparameters(params, match):
         TransformerClassifier(**{**TINY, **params}).fit(np.ones((4, 2)), [0, 1, 0, 1])
 
 
+@pytest.mark.parametrize("device, match", [
+    ("gpu", "device='gpu' is not a torch device"),
+    pytest.param("cuda", "no CUDA device", marks=pytest.mark.skipif(
+        __import__("torch").cuda.is_available(), reason="this machine has CUDA: device='cuda' is valid")),
+])
+def test_bad_device_named_before_model_work(device, match, monkeypatch):
+    import sktransformer._base as base
+
+    monkeypatch.setattr(base.TransformerBase, "_make_encoder", _no_model_work)
+    with pytest.raises(ValueError, match=match):
+        TransformerClassifier(**{**TINY, "device": device}).fit(np.ones((4, 2)), [0, 1, 0, 1])
+
+
+def _no_model_work(self):
+    raise AssertionError("input encoded before the device was checked")
+
+
 def test_sparse_input_rejected():
     from scipy import sparse
 

@@ -27,3 +27,30 @@ def test_batch_dataset_matches_per_sample_path(with_y):
         assert xa.keys() == xb.keys()
         for key in xa:
             assert xa[key].dtype == xb[key].dtype and torch.equal(xa[key], xb[key])
+
+
+class _PlainAdamW(torch.optim.AdamW):
+    """A user's own optimizer class: its defaults are left alone."""
+
+
+@pytest.mark.parametrize("optimizer, fused", [("adamw", True), ("adam", True), ("sgd", None),
+                                              (_PlainAdamW, None)])
+def test_named_adam_optimizers_use_the_fused_kernel(optimizer, fused):
+    from sktransformer import TransformerRegressor
+
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    model = TransformerRegressor(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, max_epochs=1,
+                                 optimizer=optimizer, random_state=0).fit(X, X[:, 0])
+    assert model.net_.optimizer_.defaults.get("fused") == fused
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_print_log_only_when_verbose(verbose, capsys):
+    from sktransformer import TransformerRegressor
+
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    model = TransformerRegressor(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, max_epochs=2,
+                                 verbose=verbose, random_state=0).fit(X, X[:, 0])
+    assert ("print_log" in dict(model.net_.callbacks_)) == bool(verbose)
+    assert ("train_loss" in capsys.readouterr().out) == bool(verbose)
+    assert len(model.history_) == 2 and "train_loss" in model.history_[-1]
