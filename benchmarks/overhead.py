@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from sktransformer import TransformerClassifier
-from sktransformer._net import steps_per_epoch
+from sktransformer._net import _fused_supported, steps_per_epoch
 
 DATA = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data", "text")
 
@@ -30,7 +30,9 @@ def plain_loop(module, inputs, y, *, epochs, batch_size, lr, weight_decay, seed,
     ids = torch.as_tensor(inputs["input_ids"])
     mask = torch.as_tensor(inputs["attention_mask"])
     target = torch.as_tensor(y)
-    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    # the estimator's "adamw": torch's fused kernel where it runs
+    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay,
+                            fused=_fused_supported("cpu"))
     n_steps = epochs * steps_per_epoch(len(ids), batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps) if cosine else None
     loss_fn = torch.nn.CrossEntropyLoss()
