@@ -79,7 +79,8 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         otherwise: tables, sequences, a pretrained backbone. For another schedule pass a skorch
         ``LRScheduler`` in ``callbacks`` with ``lr_schedule="constant"``.
     optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
-        Optimizer.
+        Optimizer. ``"adamw"`` and ``"adam"`` use torch's fused kernel where it runs (CUDA; the
+        CPU from torch 2.4); a class, such as ``torch.optim.AdamW``, is used with its own defaults.
     device : str, default="auto"
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     validation_fraction : float, default=0.1
