@@ -230,11 +230,12 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
             from ._onnx import _require
 
             _require()
+        device = resolve_device(self.device)
         texts = self._check_texts(X)
         for attr in ("backbone_info_", "history_", "net_"):
             self.__dict__.pop(attr, None)
         self.input_mode_ = "text"
-        self._device = resolve_device(self.device)
+        self._device = device
         if self.fine_tune:
             if y is None:
                 raise ValueError("fine_tune=True needs y (labels or targets) in fit(X, y).")

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sktransformer import TransformerClassifier, TransformerRegressor
+from sktransformer import (
+    AttentionAutoencoder,
+    TransformerClassifier,
+    TransformerEmbedder,
+    TransformerRegressor,
+)
 
 TINY = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, max_epochs=1, random_state=0)
 
@@ -119,21 +124,26 @@ def test_invalid_hyperparameters(params, match):
         TransformerClassifier(**{**TINY, **params}).fit(np.ones((4, 2)), [0, 1, 0, 1])
 
 
+@pytest.mark.parametrize("make", [
+    lambda device: TransformerClassifier(**{**TINY, "device": device}),
+    lambda device: AttentionAutoencoder(d_model=8, n_heads=2, n_layers=1, device=device),
+    lambda device: TransformerEmbedder(device=device),
+], ids=["classifier", "autoencoder", "embedder"])
 @pytest.mark.parametrize("device, match", [
     ("gpu", "device='gpu' is not a torch device"),
     pytest.param("cuda", "no CUDA device", marks=pytest.mark.skipif(
         __import__("torch").cuda.is_available(), reason="this machine has CUDA: device='cuda' is valid")),
 ])
-def test_bad_device_named_before_model_work(device, match, monkeypatch):
-    import sktransformer._base as base
+def test_bad_device_named_before_the_input_is_read(make, device, match, monkeypatch):
+    from sktransformer._base import TransformerBase
 
-    monkeypatch.setattr(base.TransformerBase, "_make_encoder", _no_model_work)
+    def no_reading(*args, **kwargs):
+        raise AssertionError("X read before the device was checked")
+
+    monkeypatch.setattr(TransformerBase, "_check_X", no_reading)
+    monkeypatch.setattr(TransformerEmbedder, "_check_texts", no_reading)
     with pytest.raises(ValueError, match=match):
-        TransformerClassifier(**{**TINY, "device": device}).fit(np.ones((4, 2)), [0, 1, 0, 1])
-
-
-def _no_model_work(self):
-    raise AssertionError("input encoded before the device was checked")
+        make(device).fit(["good film", "bad film", "fine", "awful"], [0, 1, 0, 1])
 
 
 def test_sparse_input_rejected():
