@@ -73,6 +73,7 @@ class TransformerBase(BaseEstimator):
         "device": [str],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -270,7 +271,9 @@ class TransformerBase(BaseEstimator):
                 max_epochs=max_epochs, batch_size=self.batch_size, device=device,
                 callbacks=self.callbacks, train_split=train_split,
                 early_stopping_patience=self.n_iter_no_change if early else None,
-                verbose=self.verbose, seed=seed, lr_schedule_steps=schedule_steps, **net_kwargs,
+                verbose=self.verbose, seed=seed, lr_schedule_steps=schedule_steps,
+                tol=None if early else getattr(self, "tol", None),  # the autoencoder has no tol
+                **net_kwargs,
             )
             self.net_.fit(inputs, y_net)
         self.history_ = self.net_.history

@@ -167,6 +167,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         device="auto",
         validation_fraction=0.1,
         n_iter_no_change=None,
+        tol=1e-4,
         class_weight=None,
         callbacks=None,
         verbose=0,
@@ -195,6 +196,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         self.device = device
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.verbose = verbose

@@ -122,6 +122,7 @@ def build_net(
     verbose,
     seed,
     lr_schedule_steps=None,
+    tol=None,
     **net_kwargs,
 ):
     """Build the skorch net (``net_class``: ``NeuralNet`` or a subclass) that trains ``module``.
@@ -129,6 +130,8 @@ def build_net(
     ``seed`` drives the data loader's shuffling (a seeded ``torch.Generator``) so that the same
     ``random_state`` gives the same model. ``lr_schedule_steps``: when set, the learning rate
     follows a cosine from ``lr`` down to 0 over that many gradient steps (updated every batch).
+    ``tol``: when set, training stops once the training loss has not fallen by at least ``tol``
+    for :data:`CONVERGENCE_PATIENCE` epochs in a row (MLPClassifier's convergence test).
     """
     from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 
@@ -149,6 +152,12 @@ def build_net(
             ("early_stopping",
              EarlyStopping(monitor="valid_loss", patience=early_stopping_patience,
                            load_best=True, sink=print if verbose else _silent))
+        )
+    if tol is not None:
+        cbs.append(
+            ("converged",
+             EarlyStopping(monitor="train_loss", patience=CONVERGENCE_PATIENCE, threshold=tol,
+                           threshold_mode="abs", load_best=False, sink=print if verbose else _silent))
         )
     if lr_schedule_steps:
         cbs.append(
@@ -198,6 +207,10 @@ class MaskedReconstructionLoss(torch.nn.Module):
         hidden = hidden.to(errors.dtype)
         return (errors * hidden).sum() / hidden.sum().clamp_min(1.0)
 
+
+#: Epochs in a row without a ``tol`` fall of the training loss before training stops, as
+#: ``n_iter_no_change=10`` in scikit-learn's MLP without ``early_stopping``.
+CONVERGENCE_PATIENCE = 10
 
 #: The most epochs ``max_epochs="auto"`` gives. Small data sets need their steps too: on GunPoint (50
 #: series, batch 16: 4 steps an epoch) 60 epochs gave 0.667 test accuracy and 300 gave 0.940.

@@ -162,6 +162,7 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         device="auto",
         validation_fraction=0.1,
         n_iter_no_change=None,
+        tol=1e-4,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -189,6 +190,7 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         self.device = device
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
