@@ -62,7 +62,8 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         noise that a transformer learns by heart within a few dozen passes over a small table
         (5-fold R^2 on scikit-learn's diabetes: 0.47 after 10 or 20 epochs, 0.36 after 35, 0.19
         after 500), so the cap is lower than the classifier's. For more passes set an integer,
-        best with ``n_iter_no_change`` (early stopping).
+        best with ``n_iter_no_change`` (early stopping). It is an upper bound: ``tol`` ends
+        training sooner once the loss has converged.
     batch_size : int, default=64
         Samples per gradient step (and per forward pass at predict time).
     lr : float, default=1e-3
@@ -86,8 +87,14 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         ``n_iter_no_change`` is set.
     n_iter_no_change : int or None, default=None
         Stop when the validation loss has not improved for this many epochs and restore the best
-        weights. ``None`` (default) trains for ``max_epochs`` on all the data, as
+        weights. ``None`` (default) trains on all the data, as
         :class:`~sklearn.neural_network.MLPRegressor` does without ``early_stopping``.
+    tol : float or None, default=1e-4
+        Convergence test when ``n_iter_no_change`` is ``None``: training stops once the training
+        loss has not fallen by at least ``tol`` below its best for 10 epochs in a row, as in
+        :class:`~sklearn.neural_network.MLPRegressor`. A small table converges long before the
+        ``max_epochs="auto"`` budget (wine: about 85 of 1,000 epochs). ``None`` always trains
+        ``max_epochs`` epochs.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (``LRScheduler``, ``Checkpoint``, ...); copied, never modified.
     verbose : int, default=0

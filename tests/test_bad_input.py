@@ -118,6 +118,7 @@ def test_continuous_target_for_classifier():
     ({"max_epochs": 0}, "'max_epochs' parameter"),
     ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
     ({"class_weight": "auto"}, "'class_weight' parameter"),
+    ({"tol": -1e-4}, "'tol' parameter"),
 ])
 def test_invalid_hyperparameters(params, match):
     with pytest.raises(ValueError, match=match):

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktransformer import TransformerClassifier
+from sktransformer import TransformerClassifier, TransformerRegressor
 
 
 # ----------------------------------------------------------------- text-mode contract
@@ -154,6 +154,29 @@ def test_early_stopping_restores_best_weights(table_data, tiny):
     for key, value in final.items():
         np.testing.assert_array_equal(value.numpy(), snaps[best][key].numpy())
     assert any(not np.array_equal(final[k].numpy(), snaps[-1][k].numpy()) for k in final)
+
+
+@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
+def test_training_stops_once_the_loss_has_converged(Estimator, table_data, tiny):
+    X, y = table_data
+    params = dict(tiny, max_epochs=300, lr=1e-2, dropout=0.0)
+    stopped = Estimator(**params).fit(X, y)
+    loss = stopped.history_[:, "train_loss"]
+    n = len(loss)
+    assert 10 < n < 300
+    # MLPClassifier's test: the last 10 epochs never fell by 1e-4 below the best loss before them,
+    # and every earlier window of 10 epochs did
+    assert min(loss[-10:]) > min(loss[:-10]) - 1e-4
+    full = Estimator(**params, tol=None).fit(X, y)
+    assert len(full.history_) == 300
+    np.testing.assert_allclose(full.history_[:n, "train_loss"], loss)  # the same run, cut short
+
+
+def test_validation_early_stopping_replaces_the_convergence_test(table_data, tiny):
+    X, y = table_data
+    clf = TransformerClassifier(max_epochs=3, n_iter_no_change=2, **tiny).fit(X, y)
+    names = [name for name, _ in clf.net_.callbacks_]
+    assert "early_stopping" in names and "converged" not in names
 
 
 def test_no_validation_split_by_default(table_data, tiny):
