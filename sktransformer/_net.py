@@ -8,6 +8,7 @@ import copy
 
 import numpy as np
 import torch
+from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 from torch.utils.data import default_collate
 
@@ -130,8 +131,7 @@ def build_net(
     ``seed`` drives the data loader's shuffling (a seeded ``torch.Generator``) so that the same
     ``random_state`` gives the same model. ``lr_schedule_steps``: when set, the learning rate
     follows a cosine from ``lr`` down to 0 over that many gradient steps (updated every batch).
-    ``tol``: when set, training stops once the training loss has not fallen by at least ``tol``
-    for :data:`CONVERGENCE_PATIENCE` epochs in a row (MLPClassifier's convergence test).
+    ``tol``: when set, :class:`ConvergenceStop` ends training once the training loss has converged.
     """
     from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 
@@ -154,11 +154,7 @@ def build_net(
                            load_best=True, sink=print if verbose else _silent))
         )
     if tol is not None:
-        cbs.append(
-            ("converged",
-             EarlyStopping(monitor="train_loss", patience=CONVERGENCE_PATIENCE, threshold=tol,
-                           threshold_mode="abs", load_best=False, sink=print if verbose else _silent))
-        )
+        cbs.append(("converged", ConvergenceStop(tol, sink=print if verbose else _silent)))
     if lr_schedule_steps:
         cbs.append(
             ("lr_schedule",
@@ -194,6 +190,46 @@ def _silent(*args, **kwargs):
     pass
 
 
+#: Epochs in each window of :class:`ConvergenceStop` (``n_iter_no_change=10`` in scikit-learn's MLP).
+CONVERGENCE_PATIENCE = 10
+
+
+class ConvergenceStop(Callback):
+    """Stop training once the training loss has converged.
+
+    The loss of one epoch is noisy (dropout, small batches, a few steps an epoch), so the test
+    compares windows: training stops when the mean loss of the last ``patience`` epochs is not at
+    least ``tol`` below the mean of the ``patience`` epochs before them. The test starts only once
+    the loss has fallen below ``start_fraction`` of the first epoch's loss: a model still on its
+    first plateau (the loss flat near chance level, as a sequence model on GunPoint for dozens of
+    epochs) has not converged, it has not started.
+
+    Parameters
+    ----------
+    tol : float
+    patience : int, default=CONVERGENCE_PATIENCE
+    start_fraction : float, default=0.5
+    sink : callable, default=print
+        Receives the stopping message.
+    """
+
+    def __init__(self, tol, patience=CONVERGENCE_PATIENCE, start_fraction=0.5, sink=print):
+        self.tol = tol
+        self.patience = patience
+        self.start_fraction = start_fraction
+        self.sink = sink
+
+    def on_epoch_end(self, net, **kwargs):
+        losses = np.asarray(net.history[:, "train_loss"], dtype=float)
+        w = self.patience
+        if len(losses) < 2 * w or losses.min() > self.start_fraction * losses[0]:
+            return
+        if losses[-w:].mean() > losses[-2 * w:-w].mean() - self.tol:
+            self.sink(f"Stopping: the mean training loss of the last {w} epochs is not {self.tol} "
+                      f"below that of the {w} before.")
+            raise KeyboardInterrupt  # skorch's way to end fit_loop (as its EarlyStopping does)
+
+
 # ---------------------------------------------------------------------- masked reconstruction (autoencoder)
 class MaskedReconstructionLoss(torch.nn.Module):
     """Mean of the per-token errors over the hidden tokens.
@@ -207,10 +243,6 @@ class MaskedReconstructionLoss(torch.nn.Module):
         hidden = hidden.to(errors.dtype)
         return (errors * hidden).sum() / hidden.sum().clamp_min(1.0)
 
-
-#: Epochs in a row without a ``tol`` fall of the training loss before training stops, as
-#: ``n_iter_no_change=10`` in scikit-learn's MLP without ``early_stopping``.
-CONVERGENCE_PATIENCE = 10
 
 #: The most epochs ``max_epochs="auto"`` gives. Small data sets need their steps too: on GunPoint (50
 #: series, batch 16: 4 steps an epoch) 60 epochs gave 0.667 test accuracy and 300 gave 0.940.

@@ -157,19 +157,48 @@ def test_early_stopping_restores_best_weights(table_data, tiny):
 
 
 @pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
-def test_training_stops_once_the_loss_has_converged(Estimator, table_data, tiny):
+def test_tol_stops_training_once_the_loss_has_converged(Estimator, table_data, tiny):
     X, y = table_data
     params = dict(tiny, max_epochs=300, lr=1e-2, dropout=0.0)
-    stopped = Estimator(**params).fit(X, y)
+    stopped = Estimator(**params, tol=1e-4).fit(X, y)
     loss = stopped.history_[:, "train_loss"]
     n = len(loss)
-    assert 10 < n < 300
-    # MLPClassifier's test: the last 10 epochs never fell by 1e-4 below the best loss before them,
-    # and every earlier window of 10 epochs did
-    assert min(loss[-10:]) > min(loss[:-10]) - 1e-4
-    full = Estimator(**params, tol=None).fit(X, y)
+    assert 20 <= n < 300
+
+    def converged(k):  # the test after epoch k: window means, once the loss has halved
+        ran = np.asarray(loss[:k])
+        return ran.min() <= 0.5 * ran[0] and ran[-10:].mean() > ran[-20:-10].mean() - 1e-4
+
+    assert converged(n)
+    assert not any(converged(k) for k in range(20, n))
+    full = Estimator(**params).fit(X, y)  # tol=None (default): every epoch
     assert len(full.history_) == 300
     np.testing.assert_allclose(full.history_[:n, "train_loss"], loss)  # the same run, cut short
+
+
+def test_convergence_stop_waits_for_the_loss_to_leave_its_first_plateau():
+    from types import SimpleNamespace
+
+    from skorch.history import History
+
+    from sktransformer._net import ConvergenceStop
+
+    def epochs_run(losses):
+        net, cb = SimpleNamespace(history=History()), ConvergenceStop(1e-4, sink=lambda *a: None)
+        for epoch, loss in enumerate(losses, 1):
+            net.history.new_epoch()
+            net.history.record("train_loss", loss)
+            try:
+                cb.on_epoch_end(net)
+            except KeyboardInterrupt:
+                return epoch
+        return len(losses)
+
+    flat_then_learning = [0.69] * 60 + list(np.linspace(0.69, 0.01, 40)) + [0.01] * 40
+    # not stopped on the plateau at chance level; the loss reaches 0.01 at epoch 100, and at epoch
+    # 119 the windows 100-109 and 110-119 are both flat
+    assert epochs_run(flat_then_learning) == 119
+    assert epochs_run([0.69] * 200) == 200  # never learned: the budget runs out, no stop
 
 
 def test_validation_early_stopping_replaces_the_convergence_test(table_data, tiny):
