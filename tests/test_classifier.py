@@ -203,7 +203,7 @@ def test_convergence_stop_waits_for_the_loss_to_leave_its_first_plateau():
 
 def test_validation_early_stopping_replaces_the_convergence_test(table_data, tiny):
     X, y = table_data
-    clf = TransformerClassifier(max_epochs=3, n_iter_no_change=2, **tiny).fit(X, y)
+    clf = TransformerClassifier(max_epochs=3, n_iter_no_change=2, tol=1e-4, **tiny).fit(X, y)
     names = [name for name, _ in clf.net_.callbacks_]
     assert "early_stopping" in names and "converged" not in names
 
