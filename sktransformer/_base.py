@@ -51,6 +51,8 @@ class TransformerBase(BaseEstimator):
     _auto_steps = 3000
     #: Most epochs ``max_epochs="auto"`` may give (``None``: ``_net.MAX_AUTO_EPOCHS``).
     _auto_max_epochs = None
+    #: Steps ``max_epochs="auto"`` aims for on text under the cosine schedule (``None``: ``_auto_steps``).
+    _auto_text_steps = None
 
     _parameter_constraints = {
         "d_model": [Interval(Integral, 1, None, closed="left")],
@@ -219,6 +221,17 @@ class TransformerBase(BaseEstimator):
             return "cosine" if self.input_mode_ == "text" else "constant"
         return schedule
 
+    def _resolve_max_epochs(self, n_train):
+        """``max_epochs`` for ``n_train`` training rows, with ``"auto"`` resolved (see ``_net.auto_epochs``)."""
+        from ._net import auto_epochs
+
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        steps = self._auto_steps
+        if self._auto_text_steps and self.input_mode_ == "text" and self._lr_schedule() == "cosine":
+            steps = self._auto_text_steps
+        return auto_epochs(n_train, self.batch_size, target_steps=steps, max_epochs=self._auto_max_epochs)
+
     def _check_hyperparameters(self):
         self._validate_params()
         if self.d_model % self.n_heads:
@@ -232,7 +245,7 @@ class TransformerBase(BaseEstimator):
         import torch
         from skorch.dataset import ValidSplit
 
-        from ._net import auto_epochs, build_net, resolve_device, steps_per_epoch
+        from ._net import build_net, resolve_device, steps_per_epoch
 
         self._check_hyperparameters()
         device = resolve_device(self.device)
@@ -255,9 +268,7 @@ class TransformerBase(BaseEstimator):
         )
         criterion, criterion_kwargs = self._criterion(y_net)
         n_train = len(X) if not early else int(len(X) * (1 - self.validation_fraction))
-        max_epochs = (auto_epochs(n_train, self.batch_size, target_steps=self._auto_steps,
-                                  max_epochs=self._auto_max_epochs)
-                      if self.max_epochs == "auto" else self.max_epochs)
+        max_epochs = self._resolve_max_epochs(n_train)
         schedule_steps = None
         if self._lr_schedule() == "cosine":
             schedule_steps = max_epochs * steps_per_epoch(n_train, self.batch_size)

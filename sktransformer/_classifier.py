@@ -63,9 +63,9 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         How token vectors become one vector per sample; padding is ignored.
     max_epochs : int or "auto", default="auto"
         Passes over the training data. ``"auto"`` picks the number of epochs that gives about
-        3,000 gradient steps, between 2 and 1,000 epochs: few passes over a large text corpus
-        (3 on SST-2's 67,000 sentences), many over a small table. With ``tol`` set it is an
-        upper bound.
+        3,000 gradient steps (2,000 for text learned from scratch with the cosine schedule),
+        between 2 and 1,000 epochs: few passes over a large text corpus (2 on SST-2's 67,000
+        sentences), many over a small table. With ``tol`` set it is an upper bound.
     batch_size : int, default=64
         Samples per gradient step (and per forward pass at predict time).
     lr : float, default=1e-3
@@ -142,6 +142,10 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
     >>> bool(clf.score(X, y) > 0.8)
     True
     """
+
+    #: ``max_epochs="auto"`` on text learned from scratch: 2 passes over SST-2's 67,349 phrases gave
+    #: 0.816 dev accuracy over 6 seeds, 3 passes (3,000 steps) 0.809 over 5 (see the training guide).
+    _auto_text_steps = 2000
 
     _parameter_constraints = {
         **TransformerBase._parameter_constraints,

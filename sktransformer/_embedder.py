@@ -77,8 +77,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Pre
     max_epochs : int or "auto", default="auto"
         Training passes (``fine_tune`` or ``backbone=None``). ``"auto"``: 1 pass to fine-tune a
         pretrained backbone; otherwise enough passes for about 1,000 gradient steps of
-        masked-language modelling, or 3,000 of supervised training from scratch (2 to 1,000 passes),
-        as in :class:`TransformerClassifier`.
+        masked-language modelling, or the budget of :class:`TransformerClassifier` (or
+        :class:`TransformerRegressor`) for supervised training from scratch.
     lr : float, default=1e-3
         Learning rate of the head / the model trained from scratch.
     d_model, n_heads, n_layers, dim_feedforward, dropout, norm_first, positional, vocab_size, \

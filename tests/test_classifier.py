@@ -256,6 +256,25 @@ def test_auto_epochs_follow_the_data_size(monkeypatch):
     assert len(clf.history_) == 50  # 2 steps an epoch, 100 steps wanted
 
 
+def test_auto_epochs_give_text_learned_from_scratch_a_smaller_budget(monkeypatch, text_data):
+    from sktransformer._net import auto_epochs
+
+    steps = TransformerClassifier._auto_text_steps
+    assert auto_epochs(67349, 64, target_steps=steps) == 2  # SST-2: 2 passes, not 3
+    monkeypatch.setattr(TransformerClassifier, "_auto_steps", 100)
+    monkeypatch.setattr(TransformerClassifier, "_auto_text_steps", 40)
+    texts, y = text_data
+    texts, y = list(texts[:40]), y[:40]
+    small = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, vocab_size=60, batch_size=20,
+                 random_state=0)
+    assert len(TransformerClassifier(**small).fit(texts, y).history_) == 20  # cosine: 40 steps
+    constant = TransformerClassifier(lr_schedule="constant", **small).fit(texts, y)
+    assert len(constant.history_) == 50  # the budget follows the schedule
+    X = np.random.RandomState(0).normal(size=(40, 2))
+    table = TransformerClassifier(lr_schedule="cosine", **small).fit(X, X[:, 0] > 0)
+    assert len(table.history_) == 50  # tables keep the general budget
+
+
 def test_cosine_lr_schedule_option(tiny):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(64, 3))
