@@ -4,6 +4,9 @@ Trains, on the SST-2 train split (67,349 phrases and sentences) and scores on th
 sentences, the usual test set):
 
 * ``TransformerClassifier(random_state=0)`` -- every other parameter at its default;
+* a soft-voting :class:`~sklearn.ensemble.VotingClassifier` of ``--ensemble`` (default 3) such
+  default models with ``random_state=0, 1, ...``: scikit-learn's own way to average models
+  (``--ensemble 0`` leaves it out);
 * TF-IDF on word 1-2 grams + ``LogisticRegression`` (the bag-of-words bar to clear);
 * "the seeds' encoder": a plain PyTorch loop around ``torch.nn.TransformerEncoder`` (20,000 most
   frequent lowercase words, fixed padding to 64 tokens, d_model 64, 4 heads, feed-forward 128,
@@ -19,6 +22,7 @@ two epochs per neural model.
 Run::
 
     python benchmarks/text_scratch.py            # the full benchmark (about 10-15 minutes on 2 cores)
+    python benchmarks/text_scratch.py --ensemble 0   # without the ensemble row (about 3 minutes less)
     python benchmarks/text_scratch.py --quick    # a smoke run (about a minute)
 """
 
@@ -34,7 +38,9 @@ import numpy as np
 import pandas as pd
 import sklearn
 import skorch
+from sklearn.base import clone
 import torch
+from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -138,9 +144,16 @@ def timed(model, X_train, y_train, X_dev, y_dev):
     }
 
 
-def _epochs(model):
+def _members(model):
+    """The TransformerClassifiers inside ``model`` (itself, or a VotingClassifier's fitted members)."""
     if isinstance(model, TransformerClassifier):
-        return len(model.history_)
+        return [model]
+    return [m for m in getattr(model, "estimators_", []) if isinstance(m, TransformerClassifier)]
+
+
+def _epochs(model):
+    if _members(model):
+        return sum(len(m.history_) for m in _members(model))  # every member's passes
     if isinstance(model, SeedsBaseline):
         return model.max_epochs
     return 1
@@ -151,6 +164,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smoke run: 10,000 rows, 1-2 epochs")
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--ensemble", type=int, default=3,
+                        help="models in the soft-voting row (seeds 0..N-1); 0 leaves the row out")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -173,26 +188,32 @@ def main():
         "seeds' encoder (plain PyTorch loop)": SeedsBaseline(max_epochs=1 if args.quick else 3),
         "TransformerClassifier() defaults": ours,
     }
+    if args.ensemble:
+        models[f"soft vote of {args.ensemble} defaults (seeds 0-{args.ensemble - 1})"] = VotingClassifier(
+            [(f"seed{s}", clone(ours).set_params(random_state=s)) for s in range(args.ensemble)],
+            voting="soft",
+        )
     rows = {}
     for name, model in models.items():
         rows[name] = timed(model, X_train, y_train, X_dev, y_dev)
-        if isinstance(model, TransformerClassifier):
-            rows[name]["s_per_epoch"] = float(np.mean(model.history_[:, "dur"]))
+        if _members(model):
+            rows[name]["s_per_epoch"] = float(np.mean([d for m in _members(model) for d in m.history_[:, "dur"]]))
         elif isinstance(model, SeedsBaseline):
             rows[name]["s_per_epoch"] = float(np.mean(model.epoch_seconds_))
         else:
             rows[name]["s_per_epoch"] = math.nan
         print(f"  done: {name} ({rows[name]['train_s']:.0f} s)", flush=True)
 
-    header = f"{'model':<40} {'dev acc':>8} {'train s':>8} {'s/epoch':>8} {'train samp/s':>13} {'pred samp/s':>12}"
+    header = f"{'model':<44} {'dev acc':>8} {'train s':>8} {'s/epoch':>8} {'train samp/s':>13} {'pred samp/s':>12}"
     print("\n" + header + "\n" + "-" * len(header))
     for name, r in rows.items():
         per_epoch = "-" if math.isnan(r["s_per_epoch"]) else f"{r['s_per_epoch']:.1f}"
         print(
-            f"{name:<40} {r['dev_accuracy']:>8.3f} {r['train_s']:>8.0f} {per_epoch:>8} "
+            f"{name:<44} {r['dev_accuracy']:>8.3f} {r['train_s']:>8.0f} {per_epoch:>8} "
             f"{r['train_samples_per_s']:>13.0f} {r['predict_samples_per_s']:>12.0f}"
         )
     print("\ntrain samp/s counts every epoch (rows x epochs / training seconds); TF-IDF + LR is one pass.")
+    print(f"TransformerClassifier(): {len(ours.history_)} epochs (max_epochs={ours.max_epochs!r})")
     p = ours.get_params()
     print(
         "TransformerClassifier defaults: "
