@@ -51,7 +51,8 @@ class TransformerBase(BaseEstimator):
     _auto_steps = 3000
     #: Most epochs ``max_epochs="auto"`` may give (``None``: ``_net.MAX_AUTO_EPOCHS``).
     _auto_max_epochs = None
-    #: Steps ``max_epochs="auto"`` aims for on text under the cosine schedule (``None``: ``_auto_steps``).
+    #: Steps ``max_epochs="auto"`` aims for on text learned from scratch under the cosine schedule
+    #: (``None``: ``_auto_steps``).
     _auto_text_steps = None
 
     _parameter_constraints = {
@@ -228,7 +229,8 @@ class TransformerBase(BaseEstimator):
         if self.max_epochs != "auto":
             return self.max_epochs
         steps = self._auto_steps
-        if self._auto_text_steps and self.input_mode_ == "text" and self._lr_schedule() == "cosine":
+        from_scratch = getattr(self, "backbone", None) is None
+        if self._auto_text_steps and self.input_mode_ == "text" and from_scratch and self._lr_schedule() == "cosine":
             steps = self._auto_text_steps
         return auto_epochs(n_train, self.batch_size, target_steps=steps, max_epochs=self._auto_max_epochs)
 

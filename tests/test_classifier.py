@@ -256,7 +256,7 @@ def test_auto_epochs_follow_the_data_size(monkeypatch):
     assert len(clf.history_) == 50  # 2 steps an epoch, 100 steps wanted
 
 
-def test_auto_epochs_give_text_learned_from_scratch_a_smaller_budget(monkeypatch, text_data):
+def test_auto_epochs_give_text_learned_from_scratch_a_smaller_budget(monkeypatch, text_data, tiny_bert):
     from sktransformer._net import auto_epochs
 
     steps = TransformerClassifier._auto_text_steps
@@ -273,6 +273,8 @@ def test_auto_epochs_give_text_learned_from_scratch_a_smaller_budget(monkeypatch
     X = np.random.RandomState(0).normal(size=(40, 2))
     table = TransformerClassifier(lr_schedule="cosine", **small).fit(X, X[:, 0] > 0)
     assert len(table.history_) == 50  # tables keep the general budget
+    tuned = TransformerClassifier(backbone=tiny_bert, lr_schedule="cosine", **small).fit(texts, y)
+    assert len(tuned.history_) == 50  # so does a pretrained backbone
 
 
 def test_cosine_lr_schedule_option(tiny):
