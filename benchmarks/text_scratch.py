@@ -189,15 +189,15 @@ def main():
         "TransformerClassifier() defaults": ours,
     }
     if args.ensemble:
-        models[f"soft vote of {args.ensemble} defaults (seeds 0-{args.ensemble - 1})"] = VotingClassifier(
-            [(f"seed{s}", clone(ours).set_params(random_state=s)) for s in range(args.ensemble)],
-            voting="soft",
-        )
+        members = [(f"seed{s}", clone(ours).set_params(random_state=s)) for s in range(args.ensemble)]
+        name = f"soft vote of {args.ensemble} defaults (seeds 0-{args.ensemble - 1})"
+        models[name] = VotingClassifier(members, voting="soft")
     rows = {}
     for name, model in models.items():
         rows[name] = timed(model, X_train, y_train, X_dev, y_dev)
         if _members(model):
-            rows[name]["s_per_epoch"] = float(np.mean([d for m in _members(model) for d in m.history_[:, "dur"]]))
+            durations = [d for m in _members(model) for d in m.history_[:, "dur"]]
+            rows[name]["s_per_epoch"] = float(np.mean(durations))
         elif isinstance(model, SeedsBaseline):
             rows[name]["s_per_epoch"] = float(np.mean(model.epoch_seconds_))
         else:

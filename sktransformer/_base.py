@@ -223,14 +223,15 @@ class TransformerBase(BaseEstimator):
         return schedule
 
     def _resolve_max_epochs(self, n_train):
-        """``max_epochs`` for ``n_train`` training rows, with ``"auto"`` resolved (see ``_net.auto_epochs``)."""
+        """``max_epochs`` for ``n_train`` training rows, ``"auto"`` resolved (see ``_net.auto_epochs``)."""
         from ._net import auto_epochs
 
         if self.max_epochs != "auto":
             return self.max_epochs
         steps = self._auto_steps
         from_scratch = getattr(self, "backbone", None) is None
-        if self._auto_text_steps and self.input_mode_ == "text" and from_scratch and self._lr_schedule() == "cosine":
+        cosine = self._lr_schedule() == "cosine"
+        if self._auto_text_steps and self.input_mode_ == "text" and from_scratch and cosine:
             steps = self._auto_text_steps
         return auto_epochs(n_train, self.batch_size, target_steps=steps, max_epochs=self._auto_max_epochs)
 
