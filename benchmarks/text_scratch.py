@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 import sklearn
 import skorch
-from sklearn.base import clone
 import torch
+from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -152,8 +152,9 @@ def _members(model):
 
 
 def _epochs(model):
-    if _members(model):
-        return sum(len(m.history_) for m in _members(model))  # every member's passes
+    members = _members(model)
+    if members:
+        return sum(len(m.history_) for m in members)  # every member's passes
     if isinstance(model, SeedsBaseline):
         return model.max_epochs
     return 1
@@ -195,8 +196,9 @@ def main():
     rows = {}
     for name, model in models.items():
         rows[name] = timed(model, X_train, y_train, X_dev, y_dev)
-        if _members(model):
-            durations = [d for m in _members(model) for d in m.history_[:, "dur"]]
+        members = _members(model)
+        if members:
+            durations = [d for m in members for d in m.history_[:, "dur"]]
             rows[name]["s_per_epoch"] = float(np.mean(durations))
         elif isinstance(model, SeedsBaseline):
             rows[name]["s_per_epoch"] = float(np.mean(model.epoch_seconds_))

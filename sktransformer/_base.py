@@ -51,9 +51,6 @@ class TransformerBase(BaseEstimator):
     _auto_steps = 3000
     #: Most epochs ``max_epochs="auto"`` may give (``None``: ``_net.MAX_AUTO_EPOCHS``).
     _auto_max_epochs = None
-    #: Steps ``max_epochs="auto"`` aims for on text learned from scratch under the cosine schedule
-    #: (``None``: ``_auto_steps``).
-    _auto_text_steps = None
 
     _parameter_constraints = {
         "d_model": [Interval(Integral, 1, None, closed="left")],
@@ -228,12 +225,12 @@ class TransformerBase(BaseEstimator):
 
         if self.max_epochs != "auto":
             return self.max_epochs
-        steps = self._auto_steps
-        from_scratch = getattr(self, "backbone", None) is None
-        cosine = self._lr_schedule() == "cosine"
-        if self._auto_text_steps and self.input_mode_ == "text" and from_scratch and cosine:
-            steps = self._auto_text_steps
-        return auto_epochs(n_train, self.batch_size, target_steps=steps, max_epochs=self._auto_max_epochs)
+        return auto_epochs(n_train, self.batch_size, target_steps=self._auto_target_steps(),
+                           max_epochs=self._auto_max_epochs)
+
+    def _auto_target_steps(self):
+        """Gradient steps ``max_epochs="auto"`` aims for (``input_mode_`` is set)."""
+        return self._auto_steps
 
     def _check_hyperparameters(self):
         self._validate_params()

@@ -274,6 +274,11 @@ array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
     def _is_stratified(self):
         return True
 
+    def _auto_target_steps(self):
+        if self.input_mode_ == "text" and not self._uses_backbone() and self._lr_schedule() == "cosine":
+            return self._auto_text_steps
+        return super()._auto_target_steps()
+
     def _net_class(self):
         from skorch import NeuralNetClassifier
 
