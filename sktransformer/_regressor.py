@@ -62,8 +62,7 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         noise that a transformer learns by heart within a few dozen passes over a small table
         (5-fold R^2 on scikit-learn's diabetes: 0.47 after 10 or 20 epochs, 0.36 after 35, 0.19
         after 500), so the cap is lower than the classifier's. For more passes set an integer,
-        best with ``n_iter_no_change`` (early stopping). With ``tol`` set it is an
-        upper bound.
+        best with ``n_iter_no_change`` (early stopping). With ``tol`` set it is an upper bound.
     batch_size : int, default=64
         Samples per gradient step (and per forward pass at predict time).
     lr : float, default=1e-3
@@ -94,8 +93,9 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         training loss of the last 10 epochs is not at least ``tol`` below that of the 10 before
         (the test starts once the loss has halved), like the ``tol`` of
         :class:`~sklearn.neural_network.MLPRegressor`. It saves most of the ``"auto"`` budget on a
-        small table (the classifier on wine: 10 s a fold instead of 59), but a loss that pauses on a plateau can stop
-        training too soon, so ``None`` (default) trains all ``max_epochs`` epochs.
+        small table (the classifier on wine: 10 s a fold instead of 59), but a loss that pauses on
+        a plateau can stop training too soon, so ``None`` (default) trains all ``max_epochs``
+        epochs.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (``LRScheduler``, ``Checkpoint``, ...); copied, never modified.
     verbose : int, default=0
