@@ -27,6 +27,13 @@ CHUNK_SIZE = 4096
 #: Token budget for text when ``max_length=None``.
 DEFAULT_TEXT_MAX_LENGTH = 128
 
+#: Learning rate of the wide part (``wide=True``) as a multiple of ``lr``: a linear model over
+#: sparse n-grams needs larger steps than the transformer (on SST-2, 20x gave 0.826 on seed 0;
+#: 5x and 10x 0.818, 100x 0.810).
+WIDE_LR_FACTOR = 20
+#: Input modes that ``wide="auto"`` gives a wide part.
+WIDE_AUTO_MODES = ("text",)
+
 
 def prediction_rows(n, mask, batch_size):
     """Order in which prediction runs the rows of a chunk: longest first, so each batch carries
@@ -64,6 +71,7 @@ class TransformerBase(BaseEstimator):
         "vocab_size": [Interval(Integral, 16, None, closed="left")],
         "tokenizer": [StrOptions({"wordpiece", "bpe"})],
         "pooling": [StrOptions({"mean", "max", "cls"})],
+        "wide": [StrOptions({"auto"}), "boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -103,7 +111,13 @@ class TransformerBase(BaseEstimator):
 
     def _extra_net_kwargs(self):
         """More skorch net arguments (e.g. optimizer param groups for a pretrained backbone)."""
-        return {}
+        if not self._uses_wide():
+            return {}
+        # skorch puts pattern groups first and the rest last; the transformer's group stays first
+        # (its learning rate is the one callbacks and ``history_``'s ``event_lr`` report): every
+        # parameter not under ``wide.`` (no other child of TransformerModel starts with a "w").
+        wide = {"lr": self.lr * WIDE_LR_FACTOR, "weight_decay": 0.0}
+        return {"optimizer__param_groups": [("[!w]*", {}), ("wide.*", wide)]}
 
     def _net_class(self):
         """The skorch net class and its extra keyword arguments."""
@@ -210,7 +224,27 @@ class TransformerBase(BaseEstimator):
             dim_feedforward=self.dim_feedforward, dropout=self.dropout,
             norm_first=self.norm_first, pooling=self.pooling, head=self._make_head(),
             first_norm=self.input_mode_ != "tabular",  # FT-Transformer's choice (see nn.Encoder)
+            wide=self._make_wide(),
         )
+
+    def _uses_wide(self):
+        """Whether the model gets a wide part: ``wide`` resolved for ``input_mode_`` (estimators
+        without the parameter, the embedder and the autoencoder, never do)."""
+        wide = getattr(self, "wide", False)
+        if wide == "auto":
+            return self.input_mode_ in WIDE_AUTO_MODES
+        return wide
+
+    def _make_wide(self):
+        """The wide part of the model (``nn.NgramLinear`` / ``nn.ColumnLinear``), or None."""
+        if not self._uses_wide():
+            return None
+        from .nn import ColumnLinear, NgramLinear
+
+        enc = self.encoder_
+        if self.input_mode_ == "text":
+            return NgramLinear(enc.vocab_size_, self._n_outputs(), pad_id=enc.pad_id_)
+        return ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, self._n_outputs())
 
     def _lr_schedule(self):
         """``lr_schedule`` with ``"auto"`` resolved: cosine for text, constant for other inputs."""
@@ -250,6 +284,8 @@ class TransformerBase(BaseEstimator):
         self._check_hyperparameters()
         device = resolve_device(self.device)
         X = self._check_X(X, reset=True)
+        if self.input_mode_ == "sequence" and getattr(self, "wide", False) is True:
+            raise ValueError("wide=True needs text or a table; sequences have no wide part (use wide='auto' or False).")
         if y is not None:
             check_same_length(len(X), y)
         y_net = self._prepare_targets(y)

@@ -245,6 +245,9 @@ class PretrainedMixin:
             return "constant"  # a backbone is fine-tuned with the user's own schedule, if any
         return super()._lr_schedule()
 
+    def _uses_wide(self):
+        return not self._uses_backbone() and super()._uses_wide()
+
     def _make_module(self):
         if not self._uses_backbone():
             return super()._make_module()
@@ -260,6 +263,6 @@ class PretrainedMixin:
 
     def _extra_net_kwargs(self):
         if not self._uses_backbone():
-            return {}
+            return super()._extra_net_kwargs()
         lr = self.backbone_lr if self.backbone_lr is not None else self.lr / 20
         return {"optimizer__param_groups": [("backbone.*", {"lr": lr})]}

@@ -113,6 +113,7 @@ def test_continuous_target_for_classifier():
     ({"n_heads": 3, "d_model": 8}, "divisible by n_heads"),
     ({"dropout": 1.5}, "'dropout' parameter"),
     ({"pooling": "median"}, "'pooling' parameter"),
+    ({"wide": "yes"}, "'wide' parameter"),
     ({"lr": -1.0}, "'lr' parameter"),
     ({"optimizer": "adagrad"}, "'optimizer' parameter"),
     ({"max_epochs": 0}, "'max_epochs' parameter"),

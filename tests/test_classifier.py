@@ -300,3 +300,58 @@ def test_auto_lr_schedule_is_cosine_for_text_from_scratch_only(text_data, tiny):
     assert "lr_schedule" not in dict(table_clf.net_.callbacks_)
     constant = TransformerClassifier(max_epochs=2, lr_schedule="constant", **tiny).fit(texts[:64], y[:64])
     assert "lr_schedule" not in dict(constant.net_.callbacks_)
+
+
+def _wide_group(est):
+    """The optimizer's param group that holds the wide part's weights."""
+    wide_params = {id(p) for p in est.net_.module_.wide.parameters()}
+    (group,) = [g for g in est.net_.optimizer_.param_groups if wide_params & {id(p) for p in g["params"]}]
+    assert wide_params == {id(p) for p in group["params"]}  # the group holds the wide part only
+    return group
+
+
+def test_wide_part_follows_the_wide_parameter(text_data, table_data, sequence_data, tiny):
+    from sktransformer._base import WIDE_LR_FACTOR
+    from sktransformer.nn import ColumnLinear, NgramLinear
+
+    texts, y = text_data
+    params = dict(max_epochs=1, lr_schedule="constant", **tiny)
+    text_clf = TransformerClassifier(**params).fit(texts[:64], y[:64])
+    assert isinstance(text_clf.net_.module_.wide, NgramLinear)  # "auto": text learned from scratch
+    group = _wide_group(text_clf)
+    assert group["lr"] == pytest.approx(WIDE_LR_FACTOR * text_clf.lr) and group["weight_decay"] == 0
+    assert TransformerClassifier(wide=False, **params).fit(texts[:64], y[:64]).net_.module_.wide is None
+
+    X, y_table = table_data
+    assert TransformerClassifier(**params).fit(X, y_table).net_.module_.wide is None  # "auto": no
+    table_clf = TransformerClassifier(wide=True, **params).fit(X, y_table)
+    assert isinstance(table_clf.net_.module_.wide, ColumnLinear)
+    assert _wide_group(table_clf)["lr"] == pytest.approx(WIDE_LR_FACTOR * table_clf.lr)
+
+    X_seq, y_seq = sequence_data
+    assert TransformerClassifier(**params).fit(X_seq, y_seq).net_.module_.wide is None
+    with pytest.raises(ValueError, match="wide=True"):
+        TransformerClassifier(wide=True, **params).fit(X_seq, y_seq)
+
+
+def test_wide_part_learns_word_order_from_bigrams(tiny):
+    # Both classes have the same words, so only the bigrams of the wide part can tell them apart
+    # on their own. (WordPiece gives a word the same token anywhere; the byte-level BPE marks words
+    # that follow a space.)
+    texts, y = ["alpha beta", "beta alpha"] * 32, np.array([1, 0] * 32)
+    clf = TransformerClassifier(max_epochs=20, tokenizer="wordpiece", lr_schedule="constant",
+                                **tiny).fit(texts, y)
+    inputs = {k: torch.as_tensor(v) for k, v in clf.encoder_.transform(texts).items()}
+    assert len(set(map(tuple, np.sort(inputs["input_ids"].numpy(), axis=1)))) == 1  # same tokens
+    with torch.no_grad():
+        wide_scores = clf.net_.module_.wide(**inputs)
+    assert (clf.classes_[wide_scores.argmax(1).numpy()] == y).all()
+    assert clf.score(texts, y) == 1.0
+
+
+def test_a_pretrained_backbone_has_no_wide_part(text_data, tiny_bert):
+    texts, y = text_data
+    clf = TransformerClassifier(backbone=tiny_bert, wide=True, max_epochs=1, batch_size=32,
+                                random_state=0).fit(texts[:64], y[:64])
+    assert not hasattr(clf.net_.module_, "wide")
+    assert all(g["lr"] in (clf.lr, clf.lr / 20) for g in clf.net_.optimizer_.param_groups)

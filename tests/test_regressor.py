@@ -55,3 +55,20 @@ def test_auto_epochs_capped_at_20_for_regression(tiny):
     y = X[:, 0] + 0.5 * rng.normal(size=100)  # noisy: many passes would learn the noise
     reg = TransformerRegressor(**tiny).fit(X, y)  # max_epochs="auto": 3000 steps would be 750 epochs
     assert len(reg.history_) == 20
+
+
+def test_wide_part_of_the_regressor(tiny):
+    from sktransformer.nn import ColumnLinear, NgramLinear
+
+    texts = ["good item", "item item", "good good"] * 20
+    y = np.array([1.0, 0.0, 2.0] * 20)
+    reg = TransformerRegressor(max_epochs=1, **tiny).fit(texts, y)
+    assert isinstance(reg.net_.module_.wide, NgramLinear)  # "auto": text learned from scratch
+    assert reg.net_.module_.wide.weight.shape[1] == 1
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
+    assert TransformerRegressor(max_epochs=1, **tiny).fit(X, Y).net_.module_.wide is None
+    table = TransformerRegressor(wide=True, max_epochs=1, **tiny).fit(X, Y)
+    assert isinstance(table.net_.module_.wide, ColumnLinear)
+    assert table.net_.module_.wide.numeric.weight.shape == (2, 4)  # one score per target
+    assert TransformerRegressor(wide=False, max_epochs=1, **tiny).fit(texts, y).net_.module_.wide is None

@@ -12,15 +12,18 @@ from .embeddings import (
 from .heads import ClassificationHead, ReconstructionHead, RegressionHead
 from .models import TransformerAutoencoder, TransformerModel
 from .pooling import Pooling
+from .wide import ColumnLinear, NgramLinear
 
 __all__ = [
     "ClassificationHead",
+    "ColumnLinear",
     "Encoder",
     "EncoderBlock",
     "FeatureTokenizer",
     "FeedForward",
     "LearnedPositions",
     "MultiHeadSelfAttention",
+    "NgramLinear",
     "Pooling",
     "ReconstructionHead",
     "RegressionHead",

@@ -26,6 +26,9 @@ class TransformerModel(nn.Module):
     first_norm : bool, default=True
         ``False`` skips the first block's input LayerNorm (see :class:`Encoder`); the
         estimators do so for tables.
+    wide : nn.Module or None, default=None
+        The wide part of a wide-and-deep model (:class:`NgramLinear`, :class:`ColumnLinear`): it
+        reads the same inputs as ``embedding`` and its scores are added to the head's.
 
     Examples
     --------
@@ -50,6 +53,7 @@ class TransformerModel(nn.Module):
         head=None,
         causal=False,
         first_norm=True,
+        wide=None,
     ):
         super().__init__()
         self.embedding = embedding
@@ -59,6 +63,7 @@ class TransformerModel(nn.Module):
         )
         self.pooling = Pooling(pooling)
         self.head = head if head is not None else nn.Identity()
+        self.wide = wide
         self.causal = causal
         self.encoder.apply(self._init_weights)
 
@@ -102,8 +107,11 @@ class TransformerModel(nn.Module):
         return out
 
     def forward(self, **inputs):
-        """Return ``head(sentence_embedding)``, shape (B, n_outputs)."""
-        return self.head(self.forward_features(**inputs)["sentence_embedding"])
+        """Return ``head(sentence_embedding)`` (plus ``wide(**inputs)``), shape (B, n_outputs)."""
+        out = self.head(self.forward_features(**inputs)["sentence_embedding"])
+        if self.wide is not None:
+            out = out + self.wide(**inputs)
+        return out
 
 
 class TransformerAutoencoder(nn.Module):
