@@ -70,6 +70,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Pre
     fine_tune : bool, default=False
         With ``y`` given to ``fit``, first train the backbone with a classification head (class
         labels) or a regression head (numbers) on ``(X, y)``, then embed with the trained backbone.
+        A model learned from scratch trains without the estimators' wide part (``wide=False``):
+        only its vectors are kept, so they must carry everything the labels teach.
     freeze_backbone : {"none", "all"} or int, default="none"
         With ``fine_tune``: backbone weights left untouched (see :class:`TransformerClassifier`).
     backbone_lr : float or None, default=None
@@ -274,6 +276,7 @@ tokenizer, weight_decay, optimizer, validation_fraction, n_iter_no_change, callb
         params = {k: v for k, v in self.get_params(deep=False).items() if k in Estimator().get_params()}
         if self.max_epochs == "auto" and self.backbone is not None:
             params["max_epochs"] = 1  # a pretrained backbone needs little: one pass over the labels
+        params["wide"] = False  # only the transformer's vectors are kept: they must carry it all
         est = Estimator(**params).fit(texts, y)
         self.encoder_ = est.encoder_
         self.history_ = est.history_

@@ -91,6 +91,23 @@ def test_fine_tune_with_labels_changes_the_vectors(tiny_bert, text_data):
         TransformerEmbedder(tiny_bert, fine_tune=True).fit(X)
 
 
+def test_fine_tuning_from_scratch_trains_the_transformer_without_a_wide_part(monkeypatch, text_data):
+    from sktransformer import TransformerClassifier
+
+    seen = []
+    fit = TransformerClassifier.fit
+
+    def spy(self, X, y):
+        seen.append(self.wide)
+        return fit(self, X, y)
+
+    monkeypatch.setattr(TransformerClassifier, "fit", spy)
+    X, y = list(text_data[0][:64]), text_data[1][:64]
+    TransformerEmbedder(None, fine_tune=True, d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
+                        max_epochs=1, random_state=0).fit(X, y)
+    assert seen == [False]  # the wide part would take signal the kept vectors need
+
+
 # ---------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("X, match", [
     (np.zeros((3, 2)), "embeds text.*tabular"),
