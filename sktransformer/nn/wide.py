@@ -52,10 +52,12 @@ class NgramLinear(nn.Module):
 
     def ngrams(self, input_ids, attention_mask=None):
         """Return ``(ids (B, N), mask (B, N) bool)``: the row of every n-gram, and which are real."""
-        if attention_mask is None:
-            mask = input_ids != self.pad_id if self.pad_id is not None else torch.ones_like(input_ids, dtype=torch.bool)
-        else:
+        if attention_mask is not None:
             mask = attention_mask.bool()  # (B, T)
+        elif self.pad_id is not None:
+            mask = input_ids != self.pad_id
+        else:
+            mask = torch.ones_like(input_ids, dtype=torch.bool)
         ids = input_ids.long()
         T = ids.shape[1]
         all_ids, all_masks = [ids], [mask]
@@ -68,7 +70,7 @@ class NgramLinear(nn.Module):
             all_masks.append(m)
         return torch.cat(all_ids, dim=1), torch.cat(all_masks, dim=1)
 
-    def forward(self, input_ids, attention_mask=None, **_):
+    def forward(self, input_ids, attention_mask=None):
         ids, mask = self.ngrams(input_ids, attention_mask)  # (B, N)
         w = mask.to(self.weight.dtype)
         w = w / w.sum(1, keepdim=True).clamp_min(1.0).sqrt()  # (B, N)
@@ -103,7 +105,7 @@ class ColumnLinear(nn.Module):
         if self.numeric is not None:
             nn.init.zeros_(self.numeric.weight)
 
-    def forward(self, x_num=None, x_cat=None, **_):
+    def forward(self, x_num=None, x_cat=None):
         out = 0
         if self.numeric is not None:
             out = self.numeric(x_num)  # (B, n_outputs)
