@@ -34,9 +34,12 @@ WIDE_LR_FACTOR = 20
 #: Input modes that ``wide="auto"`` gives a wide part.
 WIDE_AUTO_MODES = ("text",)
 #: Hash buckets of the wide part's subword pairs: this many per vocabulary entry (SST-2's 16,000
-#: subwords form 75,000 distinct pairs), at most ``WIDE_MAX_BUCKETS``.
+#: subwords form 75,000 distinct pairs), at most ``WIDE_MAX_BUCKETS``, and at most
+#: ``WIDE_MAX_PAIR_WEIGHTS`` weights in all (a bucket holds one weight per class or target), so
+#: that a text model with many classes stays small.
 WIDE_BUCKETS_PER_TOKEN = 16
 WIDE_MAX_BUCKETS = 2**18
+WIDE_MAX_PAIR_WEIGHTS = 2**21
 
 
 def prediction_rows(n, mask, batch_size):
@@ -247,7 +250,8 @@ class TransformerBase(BaseEstimator):
 
         enc = self.encoder_
         if self.input_mode_ == "text":
-            n_buckets = min(WIDE_MAX_BUCKETS, WIDE_BUCKETS_PER_TOKEN * enc.vocab_size_)
+            n_buckets = min(WIDE_MAX_BUCKETS, WIDE_BUCKETS_PER_TOKEN * enc.vocab_size_,
+                            max(1, WIDE_MAX_PAIR_WEIGHTS // self._n_outputs()))
             return NgramLinear(enc.vocab_size_, self._n_outputs(), n_buckets=n_buckets, pad_id=enc.pad_id_)
         return ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, self._n_outputs())
 

@@ -65,12 +65,12 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         Add a wide part, as in *Wide & Deep* (Cheng et al., 2016): a linear model straight from the
         inputs whose class scores are added to the transformer's, both trained by the one loss. For
         text it weighs every subword and every pair of neighbouring subwords (pairs hashed into 16
-        rows per subword, at most 262,144), as a linear model over TF-IDF n-grams does; for a table,
-        the scaled columns and one-hot categories. It learns at ``20 * lr``, without weight decay.
-        ``"auto"`` adds it for text learned from scratch, where it helps (SST-2 dev accuracy 0.828
-        against 0.819, means over seeds 0-3), and not for tables, where it did not (breast_cancer
-        0.968 against 0.974). Sequences have no wide part (``True`` raises a ``ValueError``); a
-        pretrained ``backbone`` ignores it.
+        rows per subword, at most 262,144 rows or 2,097,152 weights), as a linear model over TF-IDF
+        n-grams does; for a table, the scaled columns and one-hot categories. It learns at 20 times
+        ``lr``, without weight decay. ``"auto"`` adds it for text learned from scratch, where it
+        helps (SST-2 dev accuracy 0.828 against 0.819, means over seeds 0-3), and not for tables,
+        where it did not (breast_cancer 0.968 against 0.974). Sequences have no wide part (``True``
+        raises a ``ValueError``); a pretrained ``backbone`` ignores it.
     max_epochs : int or "auto", default="auto"
         Passes over the training data. ``"auto"`` picks the number of epochs that gives about
         3,000 gradient steps (2,000 for text learned from scratch with the cosine schedule),

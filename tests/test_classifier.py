@@ -334,6 +334,17 @@ def test_wide_part_follows_the_wide_parameter(text_data, table_data, sequence_da
         TransformerClassifier(wide=True, **params).fit(X_seq, y_seq)
 
 
+def test_wide_hash_table_shrinks_with_many_classes(monkeypatch, text_data, tiny):
+    import sktransformer._base as base
+
+    texts, y = text_data
+    two = TransformerClassifier(max_epochs=1, **tiny).fit(texts[:64], y[:64]).net_.module_.wide
+    assert two.n_buckets == base.WIDE_BUCKETS_PER_TOKEN * two.vocab_size  # small vocabulary: 16 a subword
+    monkeypatch.setattr(base, "WIDE_MAX_PAIR_WEIGHTS", 120)
+    five = TransformerClassifier(max_epochs=1, **tiny).fit(texts[:64], np.arange(64) % 5).net_.module_.wide
+    assert five.n_buckets == 24 and five.weight.shape == (five.vocab_size + 24, 5)
+
+
 def test_wide_part_learns_word_order_from_bigrams(tiny):
     # Both classes have the same words, so only the bigrams of the wide part can tell them apart
     # on their own. (WordPiece gives a word the same token anywhere; the byte-level BPE marks words
