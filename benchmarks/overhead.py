@@ -1,8 +1,8 @@
 """Training overhead of the estimator against a plain PyTorch loop on the same model and data.
 
 Both sides train the same ``sktransformer.nn.TransformerModel`` (built by the estimator's own
-code path, same seed) on the same SST-2 sentences, with the same batch size, optimizer,
-learning-rate schedule, shuffling and per-batch padding. The loop gets the encoded tensors for
+code path, same seed, with the default wide part) on the same SST-2 sentences, with the same batch
+size, optimizer and parameter groups, learning-rate schedule, shuffling and per-batch padding. The loop gets the encoded tensors for
 free; the estimator's figure is reported twice: its training epochs alone (skorch's ``history_``
 durations) and its whole ``fit`` (tokenizer training and encoding included).
 
@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from sktransformer import TransformerClassifier
+from sktransformer._base import WIDE_LR_FACTOR
 from sktransformer._net import _fused_supported, steps_per_epoch
 
 DATA = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data", "text")
@@ -30,9 +31,14 @@ def plain_loop(module, inputs, y, *, epochs, batch_size, lr, weight_decay, seed,
     ids = torch.as_tensor(inputs["input_ids"])
     mask = torch.as_tensor(inputs["attention_mask"])
     target = torch.as_tensor(y)
-    # the estimator's "adamw": torch's fused kernel where it runs
-    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay,
-                            fused=_fused_supported("cpu"))
+    # the estimator's "adamw": torch's fused kernel where it runs, and its parameter groups (the
+    # wide part, when the model has one, at WIDE_LR_FACTOR x lr without weight decay)
+    named = list(module.named_parameters())
+    groups = [{"params": [p for name, p in named if not name.startswith("wide.")]}]
+    wide = [p for name, p in named if name.startswith("wide.")]
+    if wide:
+        groups.append({"params": wide, "lr": lr * WIDE_LR_FACTOR, "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, fused=_fused_supported("cpu"))
     n_steps = epochs * steps_per_epoch(len(ids), batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps) if cosine else None
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -91,7 +97,7 @@ def main():
 
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"data: {n} SST-2 train sentences, {epochs} epoch(s), batch {clf.batch_size}, "
-          f"d_model {clf.d_model}, {clf.n_layers} layers")
+          f"d_model {clf.d_model}, {clf.n_layers} layers, wide part: {type(clf.net_.module_.wide).__name__}")
     print()
     print("each figure: mean of two runs, in A-B-B-A order")
     print(f"| {'what':<42} | {'seconds':>8} | {'ratio to loop':>13} |")
