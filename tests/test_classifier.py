@@ -320,6 +320,8 @@ def test_wide_part_follows_the_wide_parameter(text_data, table_data, sequence_da
     assert isinstance(text_clf.net_.module_.wide, NgramLinear)  # "auto": text learned from scratch
     group = _wide_group(text_clf)
     assert group["lr"] == pytest.approx(WIDE_LR_FACTOR * text_clf.lr) and group["weight_decay"] == 0
+    first = text_clf.net_.optimizer_.param_groups[0]  # the transformer's: what event_lr reports
+    assert first["lr"] == text_clf.lr and first["weight_decay"] == text_clf.weight_decay
     assert TransformerClassifier(wide=False, **params).fit(texts[:64], y[:64]).net_.module_.wide is None
 
     X, y_table = table_data
