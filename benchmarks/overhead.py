@@ -2,9 +2,11 @@
 
 Both sides train the same ``sktransformer.nn.TransformerModel`` (built by the estimator's own
 code path, same seed, with the default wide part) on the same SST-2 sentences, with the same batch
-size, optimizer and parameter groups, learning-rate schedule, shuffling and per-batch padding. The loop gets the encoded tensors for
-free; the estimator's figure is reported twice: its training epochs alone (skorch's ``history_``
-durations) and its whole ``fit`` (tokenizer training and encoding included).
+size, optimizer (built by the net's own ``get_params_for_optimizer``: class, learning rates,
+weight decay, parameter groups), learning-rate schedule, shuffling and per-batch padding. The loop
+gets the encoded tensors for free; the estimator's figure is reported twice: its training epochs
+alone (skorch's ``history_`` durations) and its whole ``fit`` (tokenizer training and encoding
+included).
 
     python benchmarks/overhead.py            # 20,000 sentences, 2 epochs
     python benchmarks/overhead.py --quick    # 4,000 sentences, 1 epoch
@@ -19,26 +21,17 @@ import pandas as pd
 import torch
 
 from sktransformer import TransformerClassifier
-from sktransformer._base import WIDE_LR_FACTOR
-from sktransformer._net import _fused_supported, steps_per_epoch
+from sktransformer._net import steps_per_epoch
 
 DATA = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data", "text")
 
 
-def plain_loop(module, inputs, y, *, epochs, batch_size, lr, weight_decay, seed, cosine):
+def plain_loop(module, opt, inputs, y, *, epochs, batch_size, seed, cosine):
     """The textbook loop: shuffle, slice, trim padding, forward, backward, step (and, with
     ``cosine``, a cosine learning rate stepped every batch, as the estimator's default for text)."""
     ids = torch.as_tensor(inputs["input_ids"])
     mask = torch.as_tensor(inputs["attention_mask"])
     target = torch.as_tensor(y)
-    # the estimator's "adamw": torch's fused kernel where it runs, and its parameter groups (the
-    # wide part, when the model has one, at WIDE_LR_FACTOR x lr without weight decay)
-    named = list(module.named_parameters())
-    groups = [{"params": [p for name, p in named if not name.startswith("wide.")]}]
-    wide = [p for name, p in named if name.startswith("wide.")]
-    if wide:
-        groups.append({"params": wide, "lr": lr * WIDE_LR_FACTOR, "weight_decay": 0.0})
-    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, fused=_fused_supported("cpu"))
     n_steps = epochs * steps_per_epoch(len(ids), batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps) if cosine else None
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -82,9 +75,12 @@ def main():
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             module = clf._make_module()
-        return plain_loop(module, inputs, y.astype(np.int64), epochs=epochs, batch_size=clf.batch_size,
-                          lr=clf.lr, weight_decay=clf.weight_decay, seed=0,
-                          cosine=clf._lr_schedule() == "cosine")
+        # The estimator's own optimizer: its class ("adamw", fused where it runs), lr, weight decay
+        # and parameter groups (the wide part's), as skorch builds them for the net.
+        args, kwargs = clf.net_.get_params_for_optimizer("optimizer", module.named_parameters())
+        opt = clf.net_.optimizer(*args, **kwargs)
+        return plain_loop(module, opt, inputs, y.astype(np.int64), epochs=epochs, batch_size=clf.batch_size,
+                          seed=0, cosine=clf._lr_schedule() == "cosine")
 
     # A-B-B-A order, so that a machine that gets busier or quieter during the run favours neither side.
     clf, fit_a, epochs_a = run_estimator()
