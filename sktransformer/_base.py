@@ -248,12 +248,12 @@ class TransformerBase(BaseEstimator):
             return None
         from .nn import ColumnLinear, NgramLinear
 
-        enc = self.encoder_
+        enc, n_outputs = self.encoder_, self._n_outputs()
         if self.input_mode_ == "text":
             n_buckets = min(WIDE_MAX_BUCKETS, WIDE_BUCKETS_PER_TOKEN * enc.vocab_size_,
-                            max(1, WIDE_MAX_PAIR_WEIGHTS // self._n_outputs()))
-            return NgramLinear(enc.vocab_size_, self._n_outputs(), n_buckets=n_buckets, pad_id=enc.pad_id_)
-        return ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, self._n_outputs())
+                            max(1, WIDE_MAX_PAIR_WEIGHTS // n_outputs))
+            return NgramLinear(enc.vocab_size_, n_outputs, n_buckets=n_buckets, pad_id=enc.pad_id_)
+        return ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, n_outputs)
 
     def _lr_schedule(self):
         """``lr_schedule`` with ``"auto"`` resolved: cosine for text, constant for other inputs."""
