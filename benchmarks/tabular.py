@@ -13,14 +13,15 @@ repeats the cross-validation (same folds) with ``random_state=0..N-1`` for every
 the MLP, HistGradientBoosting; ``SEEDED``) and scores each model by its mean over the seeds; the
 linear baselines do not depend on a seed and are fitted once.
 
-Three more binary tables, not in the default run, check the defaults on data they were not chosen
-on: ionosphere, pima (diabetes onset, a noisy set) and breastw (Wisconsin breast cancer, original)
-from ``../shared/data/anomaly`` (ODDS / ADBench copies), with their outlier label as the class.
+Five more binary tables, not in the default run, check the defaults on data they were not chosen
+on: ionosphere, pima (diabetes onset, a noisy set), breastw (Wisconsin breast cancer, original),
+fault (steel plates) and spambase from ``../shared/data/anomaly`` (ODDS / ADBench copies), with
+their outlier label as the class.
 
 Run::
 
     python benchmarks/tabular.py             # full run, random_state=0
-    python benchmarks/tabular.py --datasets ionosphere pima breastw   # the held-out tables
+    python benchmarks/tabular.py --datasets ionosphere pima breastw fault spambase   # held-out tables
     python benchmarks/tabular.py --seeds 5   # mean over 5 seeds
     python benchmarks/tabular.py --quick     # smoke run: 2 folds, a few epochs
 """
@@ -59,7 +60,8 @@ ANOMALY_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardi
 
 
 def load_labelled(name, return_X_y=True):
-    """``(X, y)`` of an anomaly set from ``ANOMALY_DATA``, its outlier label as a binary class."""
+    """``(X, y)`` of an anomaly set from ``ANOMALY_DATA``, its outlier label as a binary class
+    (``return_X_y`` only matches the scikit-learn loaders' call; it is always ``(X, y)``)."""
     data = np.load(os.path.join(ANOMALY_DATA, name + ".npz"))
     return data["X"].astype(np.float64), data["y"].astype(np.int64)
 
@@ -71,7 +73,10 @@ DATASETS = {
     "diabetes": (load_diabetes, "reg"),
 }
 #: Held-out binary tables (``--datasets``); not in the default run.
-HELDOUT = {name: (functools.partial(load_labelled, name), "clf") for name in ("ionosphere", "pima", "breastw")}
+HELDOUT = {
+    name: (functools.partial(load_labelled, name), "clf")
+    for name in ("ionosphere", "pima", "breastw", "fault", "spambase")
+}
 
 
 def models(task, clf_params, reg_params, seed=0):
