@@ -77,6 +77,8 @@ HELDOUT = {
     name: (functools.partial(load_labelled, name), "clf")
     for name in ("ionosphere", "pima", "breastw", "fault", "spambase")
 }
+#: Every set ``--datasets`` may name.
+ALL_DATASETS = {**DATASETS, **HELDOUT}
 
 
 def models(task, clf_params, reg_params, seed=0):
@@ -101,7 +103,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 folds, 3 epochs")
     parser.add_argument("--clf-params", type=json.loads, default={}, help="JSON overriding CLF_PARAMS")
     parser.add_argument("--reg-params", type=json.loads, default={}, help="JSON overriding REG_PARAMS")
-    parser.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=[*DATASETS, *HELDOUT])
+    parser.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=list(ALL_DATASETS))
     parser.add_argument("--seeds", type=int, default=1,
                         help="repeat the CV with random_state 0..N-1 and report each model's mean")
     parser.add_argument("--threads", type=int, default=1,
@@ -131,7 +133,7 @@ def main():
     print("-" * len(header))
     summary = {}
     for name in args.datasets:
-        loader, task = {**DATASETS, **HELDOUT}[name]
+        loader, task = ALL_DATASETS[name]
         X, y = loader(return_X_y=True)
         cv = (StratifiedKFold if task == "clf" else KFold)(n_splits, shuffle=True, random_state=0)
         scoring = "accuracy" if task == "clf" else "r2"
