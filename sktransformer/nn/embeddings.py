@@ -11,6 +11,13 @@ import torch
 from torch import nn
 
 
+def category_offsets(cardinalities):
+    """First row of each categorical column in one shared table of category rows: a (n_cat,) long
+    tensor, ``[0, c_0, c_0 + c_1, ...]`` (empty without categorical columns)."""
+    cards = [int(c) for c in cardinalities]
+    return torch.tensor([0] + cards, dtype=torch.long).cumsum(0)[: len(cards)]
+
+
 class SinusoidalPositions(nn.Module):
     """Fixed sine/cosine position table (Vaswani et al., 2017).
 
@@ -205,13 +212,8 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
         self.d_model = d_model
         self.num_weight = nn.Parameter(torch.empty(n_numeric, d_model))
         self.num_bias = nn.Parameter(torch.empty(n_numeric, d_model))
-        if self.n_cat:
-            offsets = torch.tensor([0] + cat_cardinalities[:-1]).cumsum(0)  # (n_cat,)
-            self.register_buffer("cat_offsets", offsets, persistent=False)
-            self.cat_embed = nn.Embedding(sum(cat_cardinalities), d_model)
-        else:
-            self.register_buffer("cat_offsets", torch.zeros(0, dtype=torch.long), persistent=False)
-            self.cat_embed = None
+        self.register_buffer("cat_offsets", category_offsets(cat_cardinalities), persistent=False)
+        self.cat_embed = nn.Embedding(sum(cat_cardinalities), d_model) if self.n_cat else None
         self.cat_bias = nn.Parameter(torch.empty(self.n_cat, d_model))
         self.cls = nn.Parameter(torch.empty(1, 1, d_model)) if add_cls else None
         self._init_weights()

@@ -9,6 +9,8 @@ head's scores and a linear model's, and one loss trains them together.
 import torch
 from torch import nn
 
+from .embeddings import category_offsets
+
 #: Multiplier of ``hash(previous n-gram)`` in the rolling n-gram hash (a prime above any vocabulary).
 _HASH_PRIME = 1_000_003
 
@@ -100,7 +102,7 @@ class ColumnLinear(nn.Module):
         cards = [int(c) for c in cat_cardinalities]
         self.n_numeric = n_numeric
         self.numeric = nn.Linear(n_numeric, n_outputs, bias=False) if n_numeric else None
-        self.register_buffer("cat_offsets", torch.tensor([0] + cards[:-1], dtype=torch.long).cumsum(0))
+        self.register_buffer("cat_offsets", category_offsets(cards), persistent=False)  # (n_cat,)
         self.categories = nn.Parameter(torch.zeros(sum(cards), n_outputs)) if cards else None
         if self.numeric is not None:
             nn.init.zeros_(self.numeric.weight)
