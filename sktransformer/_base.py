@@ -41,6 +41,12 @@ WIDE_BUCKETS_PER_TOKEN = 16
 WIDE_MAX_BUCKETS = 2**18
 WIDE_MAX_PAIR_WEIGHTS = 2**21
 
+#: Weight-average decay that ``ema_decay="auto"`` gives a table (``_net.WeightAverage``). With the
+#: noise of ``input_noise`` (5-fold accuracy, seed 0): digits 0.971 -> 0.978, ionosphere 0.912 ->
+#: 0.932, pima 0.712 -> 0.741, wine 0.983 -> 0.961 (see the training guide). Averaging alone moved
+#: no set by more than a row or two; the noise alone lowered digits to 0.968.
+TABLE_EMA_DECAY = 0.998
+
 
 def prediction_rows(n, mask, batch_size):
     """Order in which prediction runs the rows of a chunk: longest first, so each batch carries
@@ -89,6 +95,8 @@ class TransformerBase(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left"), None],
+        "input_noise": [Interval(Real, 0, None, closed="left")],
+        "ema_decay": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither"), None],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -220,6 +228,7 @@ class TransformerBase(BaseEstimator):
         return FeatureTokenizer(
             n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
             d_model=self.d_model, add_cls=add_cls,
+            noise_std=getattr(self, "input_noise", 0.0),  # the autoencoder has no input_noise
         )
 
     def _make_module(self):
@@ -262,6 +271,15 @@ class TransformerBase(BaseEstimator):
             return "cosine" if self.input_mode_ == "text" else "constant"
         return schedule
 
+    def _ema_decay(self):
+        """``ema_decay`` with ``"auto"`` resolved: ``TABLE_EMA_DECAY`` for a table trained without
+        early stopping, else None (estimators without the parameter never average)."""
+        decay = getattr(self, "ema_decay", None)
+        if decay == "auto":
+            tables = self.input_mode_ == "tabular"
+            return TABLE_EMA_DECAY if tables and self.n_iter_no_change is None else None
+        return decay
+
     def _resolve_max_epochs(self, n_train):
         """``max_epochs`` for ``n_train`` training rows, ``"auto"`` resolved (see ``_net.auto_epochs``)."""
         from ._net import auto_epochs
@@ -280,6 +298,12 @@ class TransformerBase(BaseEstimator):
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}."
+            )
+        if getattr(self, "ema_decay", None) not in ("auto", None) and self.n_iter_no_change is not None:
+            raise ValueError(
+                f"ema_decay={self.ema_decay} and n_iter_no_change={self.n_iter_no_change} both choose "
+                "the final weights (an average, or the best epoch's); set one of them, or "
+                "ema_decay='auto' (no average with early stopping)."
             )
 
     # ------------------------------------------------------------------ fit / forward
@@ -331,6 +355,7 @@ class TransformerBase(BaseEstimator):
                 early_stopping_patience=self.n_iter_no_change if early else None,
                 verbose=self.verbose, seed=seed, lr_schedule_steps=schedule_steps,
                 tol=None if early else getattr(self, "tol", None),  # the autoencoder has no tol
+                ema_decay=self._ema_decay(),
                 **net_kwargs,
             )
             self.net_.fit(inputs, y_net)

@@ -124,6 +124,7 @@ def build_net(
     seed,
     lr_schedule_steps=None,
     tol=None,
+    ema_decay=None,
     **net_kwargs,
 ):
     """Build the skorch net (``net_class``: ``NeuralNet`` or a subclass) that trains ``module``.
@@ -132,6 +133,8 @@ def build_net(
     ``random_state`` gives the same model. ``lr_schedule_steps``: when set, the learning rate
     follows a cosine from ``lr`` down to 0 over that many gradient steps (updated every batch).
     ``tol``: when set, :class:`ConvergenceStop` ends training once the training loss has converged.
+    ``ema_decay``: when set, :class:`WeightAverage` ends training with the moving average of the
+    weights.
     """
     from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 
@@ -155,6 +158,8 @@ def build_net(
         )
     if tol is not None:
         cbs.append(("converged", ConvergenceStop(tol, sink=print if verbose else _silent)))
+    if ema_decay is not None:
+        cbs.append(("weight_average", WeightAverage(ema_decay)))
     if lr_schedule_steps:
         cbs.append(
             ("lr_schedule",
@@ -228,6 +233,44 @@ class ConvergenceStop(Callback):
             self.sink(f"Stopping: the mean training loss of the last {w} epochs is not {self.tol} "
                       f"below that of the {w} before.")
             raise KeyboardInterrupt  # skorch's way to end fit_loop (as its EarlyStopping does)
+
+
+class WeightAverage(Callback):
+    """Train on, but end with an exponential moving average of the weights.
+
+    After every training step the average moves towards the current weights:
+    ``avg = d * avg + (1 - d) * w``, with ``d = min(decay, (1 + t) / (10 + t))`` at step ``t``, so a
+    short run is not pulled back towards the initial weights (the warm-up of TensorFlow's
+    ``ExponentialMovingAverage``). When training ends the module's parameters are replaced by the
+    average. The last steps of a constant learning rate are noisy moves around a good point; their
+    average lies closer to it. Buffers (fixed positions, offsets) are left as they are.
+
+    Parameters
+    ----------
+    decay : float in (0, 1)
+    """
+
+    def __init__(self, decay):
+        self.decay = decay
+
+    def on_train_begin(self, net, **kwargs):
+        self.steps_ = 0
+        self.average_ = [p.detach().clone() for p in net.module_.parameters()]
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        self.steps_ += 1
+        decay = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
+        with torch.no_grad():
+            for avg, p in zip(self.average_, net.module_.parameters()):
+                avg.lerp_(p.detach(), 1 - decay)
+
+    def on_train_end(self, net, **kwargs):
+        with torch.no_grad():
+            for avg, p in zip(self.average_, net.module_.parameters()):
+                p.copy_(avg)
+        self.average_ = None  # the copy is not pickled with the net
 
 
 # ---------------------------------------------------------------------- masked reconstruction (autoencoder)

@@ -120,6 +120,9 @@ def test_continuous_target_for_classifier():
     ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
     ({"class_weight": "auto"}, "'class_weight' parameter"),
     ({"tol": -1e-4}, "'tol' parameter"),
+    ({"input_noise": -0.1}, "'input_noise' parameter"),
+    ({"ema_decay": 1.0}, "'ema_decay' parameter"),
+    ({"ema_decay": "on"}, "'ema_decay' parameter"),
 ])
 def test_invalid_hyperparameters(params, match):
     with pytest.raises(ValueError, match=match):

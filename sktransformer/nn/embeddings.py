@@ -184,6 +184,11 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
         Codes must lie in ``[0, cardinality)``.
     d_model : int
     add_cls : bool, default=True
+    noise_std : float, default=0.0
+        In training mode only, Gaussian noise of this standard deviation is added to the numeric
+        values before they are embedded (a regulariser: the model sees each row slightly moved
+        at every step, so it cannot learn the training rows one by one). Evaluation mode never
+        adds noise.
 
     Examples
     --------
@@ -194,11 +199,13 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
     ((5, 4, 4), True)
     """
 
-    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True):
+    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True, noise_std=0.0):
         super().__init__()
         cat_cardinalities = [int(c) for c in (cat_cardinalities or [])]
         if n_numeric < 0:
             raise ValueError(f"n_numeric must be >= 0, got {n_numeric}.")
+        if not noise_std >= 0:
+            raise ValueError(f"noise_std must be >= 0, got {noise_std}.")
         if any(c < 1 for c in cat_cardinalities):
             raise ValueError(
                 f"cat_cardinalities must be positive, got {cat_cardinalities}."
@@ -210,6 +217,7 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
         self.cat_cardinalities = cat_cardinalities
         self.add_cls = add_cls
         self.d_model = d_model
+        self.noise_std = float(noise_std)
         self.num_weight = nn.Parameter(torch.empty(n_numeric, d_model))
         self.num_bias = nn.Parameter(torch.empty(n_numeric, d_model))
         self.register_buffer("cat_offsets", category_offsets(cat_cardinalities), persistent=False)
@@ -239,6 +247,8 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
                     f"x_num must have shape (B, {self.n_numeric}), got {got}."
                 )
             x_num = x_num.to(self.num_weight.dtype)
+            if self.training and self.noise_std:
+                x_num = x_num + self.noise_std * torch.randn_like(x_num)
             parts.append(x_num[:, :, None] * self.num_weight + self.num_bias)  # (B, n_num, C)
         if self.n_cat:
             if x_cat is None or x_cat.dim() != 2 or x_cat.shape[1] != self.n_cat:

@@ -106,6 +106,26 @@ def test_feature_tokenizer_errors():
         ft(torch.randn(2, 2), None)
 
 
+def test_feature_tokenizer_noise_only_in_training():
+    torch.manual_seed(0)
+    x_num, x_cat = torch.randn(64, 3), torch.randint(0, 2, (64, 1))
+    ft = FeatureTokenizer(3, [2], d_model=4, noise_std=0.5)
+    plain = FeatureTokenizer(3, [2], d_model=4)
+    plain.load_state_dict(ft.state_dict())
+    ft.eval()
+    assert torch.equal(ft(x_num, x_cat)[0], plain(x_num, x_cat)[0])  # no noise at evaluation
+    ft.train()
+    noisy, clean = ft(x_num, x_cat)[0], plain(x_num, x_cat)[0]
+    # numeric tokens move, by noise * weight: the recovered noise has the asked-for spread
+    moved = (noisy[:, 1:4] - clean[:, 1:4]) / ft.num_weight
+    assert 0.4 < moved.std().item() < 0.6
+    torch.testing.assert_close(moved, moved[..., :1].expand_as(moved))  # one draw per value
+    assert torch.equal(noisy[:, 4:], clean[:, 4:])  # categorical tokens (and CLS) are untouched
+    assert torch.equal(noisy[:, 0], clean[:, 0])
+    with pytest.raises(ValueError, match="noise_std"):
+        FeatureTokenizer(3, [], d_model=4, noise_std=-1.0)
+
+
 def test_step_projection():
     torch.manual_seed(0)
     sp = StepProjection(3, 8, max_length=6, add_cls=True)
