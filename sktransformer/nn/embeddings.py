@@ -187,8 +187,8 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
     noise_std : float, default=0.0
         In training mode only, Gaussian noise of this standard deviation is added to the numeric
         values before they are embedded (a regulariser: the model sees each row slightly moved
-        at every step, which makes it harder to learn the training rows one by one). Evaluation mode never
-        adds noise.
+        at every step, which makes it harder to learn the training rows one by one). Evaluation
+        mode never adds noise.
 
     Examples
     --------
