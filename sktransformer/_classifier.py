@@ -1,9 +1,11 @@
 """TransformerClassifier: a transformer encoder with a classification head, trained by skorch."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
@@ -121,6 +123,12 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         otherwise. Cannot be set together with ``n_iter_no_change``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's classifiers.
+    label_smoothing : float in [0, 1), default=0.0
+        Label smoothing of the cross-entropy loss (``torch.nn.CrossEntropyLoss``): the target puts
+        ``1 - label_smoothing`` on the true class and spreads ``label_smoothing`` evenly over all
+        classes, so the model is not pushed to ever more extreme probabilities on rows it already
+        gets right. It helps a small, clean table whose test rows lie far from the training rows
+        (wine: 0.983 -> 0.989 with ``input_noise=0``); see the training guide.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (``LRScheduler``, ``Checkpoint``, ...); copied, never modified.
     verbose : int, default=0
@@ -172,6 +180,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         **TransformerBase._parameter_constraints,
         **BACKBONE_CONSTRAINTS,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -205,6 +214,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         input_noise=0.3,
         ema_decay="auto",
         class_weight=None,
+        label_smoothing=0.0,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -237,6 +247,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         self.input_noise = input_noise
         self.ema_decay = ema_decay
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
@@ -284,7 +295,7 @@ array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
     def _criterion(self, y_net):
         import torch
 
-        kwargs = {}
+        kwargs = {"label_smoothing": float(self.label_smoothing)} if self.label_smoothing else {}
         if self.class_weight is not None:
             if isinstance(self.class_weight, dict):
                 unknown = set(self.class_weight) - set(self.classes_.tolist())

@@ -119,6 +119,8 @@ def test_continuous_target_for_classifier():
     ({"max_epochs": 0}, "'max_epochs' parameter"),
     ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
     ({"class_weight": "auto"}, "'class_weight' parameter"),
+    ({"label_smoothing": 1.0}, "'label_smoothing' parameter"),
+    ({"label_smoothing": -0.1}, "'label_smoothing' parameter"),
     ({"tol": -1e-4}, "'tol' parameter"),
     ({"input_noise": -0.1}, "'input_noise' parameter"),
     ({"ema_decay": 1.0}, "'ema_decay' parameter"),

@@ -122,6 +122,22 @@ def test_class_weight_balanced_shifts_predictions(tiny):
     assert balanced.predict(X).mean() > plain.predict(X).mean()
 
 
+def test_label_smoothing_caps_confidence(tiny):
+    # Two well-separated blobs: without smoothing the loss pushes the probabilities to 1; with
+    # label_smoothing=0.2 the optimum for the true class is 1 - 0.2 + 0.2 / 2 = 0.9.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(-3, 0.5, size=(100, 2)), rng.normal(3, 0.5, size=(100, 2))]
+    y = np.r_[np.zeros(100, int), np.ones(100, int)]
+    params = dict(tiny, max_epochs=40, lr=3e-3, input_noise=0.0)
+    plain = TransformerClassifier(**params).fit(X, y)
+    smooth = TransformerClassifier(label_smoothing=0.2, **params).fit(X, y)
+    assert smooth.net_.criterion_.label_smoothing == 0.2
+    assert plain.net_.criterion_.label_smoothing == 0.0
+    assert plain.score(X, y) == smooth.score(X, y) == 1.0
+    assert np.median(plain.predict_proba(X).max(axis=1)) > 0.97
+    assert np.median(smooth.predict_proba(X).max(axis=1)) == pytest.approx(0.9, abs=0.03)
+
+
 class _Snapshots:
     """A skorch callback (built lazily) that keeps the module's weights after every epoch."""
 
