@@ -129,7 +129,7 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         ``1 - label_smoothing`` on the true class and spreads ``label_smoothing`` evenly over all
         classes, so the model is not pushed to ever more extreme probabilities on rows it already
         gets right. It helps a small, clean table whose test rows lie far from the training rows
-        (wine: 0.983 -> 0.989 with ``input_noise=0``); see the training guide.
+        (wine, ``input_noise=0``, mean over 5 seeds: 0.975 -> 0.981); see the training guide.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (``LRScheduler``, ``Checkpoint``, ...); copied, never modified.
     verbose : int, default=0
