@@ -117,11 +117,12 @@ class TransformerClassifier(ClassifierMixin, PretrainedMixin, TransformerBase):
         model). ``0`` turns it off. Text and sequences ignore it.
     ema_decay : "auto", float in (0, 1) or None, default="auto"
         End training with an exponential moving average of the weights, updated after every
-        step with this decay (a short run warms it up, so it is never pulled back to the initial
-        weights; below about 4,500 steps the warm-up, not the decay, sets it). ``"auto"`` is
-        0.998 for tables trained without early stopping, where it turns the noisy last steps of
-        ``input_noise`` into a steadier model, and ``None`` (no average) otherwise. Cannot be
-        set together with ``n_iter_no_change``.
+        step: step ``t`` uses ``min(ema_decay, (1 + t) / (10 + t))``, a warm-up that keeps a short
+        run from being pulled back to its initial weights (0.998 binds only after 4,490 steps;
+        ``max_epochs="auto"`` gives about 3,000). ``"auto"`` is 0.998 for tables trained without
+        early stopping, where it turns the noisy last steps of ``input_noise`` into a steadier
+        model, and ``None`` (no average) otherwise. Cannot be set together with
+        ``n_iter_no_change``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's classifiers.
     label_smoothing : float in [0, 1), default=0.0
