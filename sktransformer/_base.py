@@ -97,6 +97,7 @@ class TransformerBase(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "input_noise": [Interval(Real, 0, None, closed="left")],
+        "input_clip": [Interval(Real, 0, None, closed="neither"), None],
         "ema_decay": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither"), None],
         "callbacks": [list, None],
         "verbose": ["verbose"],
@@ -229,7 +230,8 @@ class TransformerBase(BaseEstimator):
         return FeatureTokenizer(
             n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
             d_model=self.d_model, add_cls=add_cls,
-            noise_std=getattr(self, "input_noise", 0.0),  # the autoencoder has no input_noise
+            noise_std=getattr(self, "input_noise", 0.0),  # the autoencoder has neither
+            clip=getattr(self, "input_clip", None),
         )
 
     def _make_module(self):

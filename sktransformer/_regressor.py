@@ -111,6 +111,13 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         at every training step, in units of each column's standard deviation (a regulariser; the
         noise is drawn from the seeded torch generator, so ``random_state`` still fixes the
         model). ``0`` turns it off. Text and sequences ignore it.
+    input_clip : float or None, default=None
+        Tables only: squash each scaled numeric value ``z`` smoothly into
+        ``(-input_clip, input_clip)`` by ``z / sqrt(1 + (z / input_clip)**2)``, at fit and predict
+        alike and before ``input_noise``, so a value far out in a column's tail reaches the model
+        at the bound. The classifier does this by default (``3.0``); the regressor does not,
+        because the bend it puts into every column costs a fit that must follow the columns
+        closely (see the training guide). Text and sequences ignore it.
     ema_decay : "auto", float in (0, 1) or None, default="auto"
         End training with an exponential moving average of the weights, updated after every
         step: step ``t`` uses ``min(ema_decay, (1 + t) / (10 + t))``, a warm-up that keeps a short
@@ -196,6 +203,7 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         n_iter_no_change=None,
         tol=None,
         input_noise=0.3,
+        input_clip=None,
         ema_decay="auto",
         callbacks=None,
         verbose=0,
@@ -227,6 +235,7 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.input_noise = input_noise
+        self.input_clip = input_clip
         self.ema_decay = ema_decay
         self.callbacks = callbacks
         self.verbose = verbose

@@ -123,6 +123,8 @@ def test_continuous_target_for_classifier():
     ({"label_smoothing": -0.1}, "'label_smoothing' parameter"),
     ({"tol": -1e-4}, "'tol' parameter"),
     ({"input_noise": -0.1}, "'input_noise' parameter"),
+    ({"input_clip": 0.0}, "'input_clip' parameter"),
+    ({"input_clip": "yes"}, "'input_clip' parameter"),
     ({"ema_decay": 1.0}, "'ema_decay' parameter"),
     ({"ema_decay": "on"}, "'ema_decay' parameter"),
 ])

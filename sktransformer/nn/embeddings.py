@@ -189,6 +189,11 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
         values before they are embedded (a regulariser: the model sees each row slightly moved
         at every step, which makes it harder to learn the training rows one by one). Evaluation
         mode never adds noise.
+    clip : float or None, default=None
+        When set, each numeric value ``z`` first becomes ``z / sqrt(1 + (z / clip)**2)``, in
+        training and evaluation alike: a smooth clip into ``(-clip, clip)`` that leaves small
+        values nearly as they are (``1 -> 0.95`` at ``clip=3``) and keeps a far outlier from
+        swamping its token. The noise is added after it.
 
     Examples
     --------
@@ -199,13 +204,19 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
     ((5, 4, 4), True)
     """
 
-    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True, noise_std=0.0):
+    #: Class default, so that a tokenizer pickled before ``clip`` existed still loads and runs.
+    clip = None
+
+    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True, noise_std=0.0,
+                 clip=None):
         super().__init__()
         cat_cardinalities = [int(c) for c in (cat_cardinalities or [])]
         if n_numeric < 0:
             raise ValueError(f"n_numeric must be >= 0, got {n_numeric}.")
         if not noise_std >= 0:
             raise ValueError(f"noise_std must be >= 0, got {noise_std}.")
+        if clip is not None and not clip > 0:
+            raise ValueError(f"clip must be > 0 or None, got {clip}.")
         if any(c < 1 for c in cat_cardinalities):
             raise ValueError(
                 f"cat_cardinalities must be positive, got {cat_cardinalities}."
@@ -218,6 +229,7 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
         self.add_cls = add_cls
         self.d_model = d_model
         self.noise_std = float(noise_std)
+        self.clip = None if clip is None else float(clip)
         self.num_weight = nn.Parameter(torch.empty(n_numeric, d_model))
         self.num_bias = nn.Parameter(torch.empty(n_numeric, d_model))
         self.register_buffer("cat_offsets", category_offsets(cat_cardinalities), persistent=False)
@@ -247,6 +259,8 @@ class FeatureTokenizer(_ClsMixin, nn.Module):
                     f"x_num must have shape (B, {self.n_numeric}), got {got}."
                 )
             x_num = x_num.to(self.num_weight.dtype)
+            if self.clip is not None:
+                x_num = x_num * torch.rsqrt(1 + (x_num / self.clip) ** 2)
             if self.training and self.noise_std:
                 x_num = x_num + self.noise_std * torch.randn_like(x_num)
             parts.append(x_num[:, :, None] * self.num_weight + self.num_bias)  # (B, n_num, C)

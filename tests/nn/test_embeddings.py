@@ -126,6 +126,30 @@ def test_feature_tokenizer_noise_only_in_training():
         FeatureTokenizer(3, [], d_model=4, noise_std=-1.0)
 
 
+def test_feature_tokenizer_clip():
+    torch.manual_seed(0)
+    x_num = torch.tensor([[0.0, 1.0, -2.0], [5.0, -40.0, 1e9]])
+    ft = FeatureTokenizer(3, [], d_model=4, add_cls=False, clip=3.0, noise_std=0.5)
+    plain = FeatureTokenizer(3, [], d_model=4, add_cls=False)
+    plain.load_state_dict(ft.state_dict())
+    ft.eval()
+    squashed = x_num / torch.sqrt(1 + (x_num / 3.0) ** 2)
+    torch.testing.assert_close(ft(x_num)[0], plain(squashed)[0])
+    assert squashed[0, 1] == pytest.approx(0.949, abs=1e-3)  # a typical value barely moves
+    # a value a billion deviations out lands where one at the bound would: its token stays bounded
+    torch.testing.assert_close(ft(x_num)[0][1, 2], 3.0 * ft.num_weight[2] + ft.num_bias[2])
+    ft.train()  # the noise is added to the clipped values, so a clipped value can still move
+    torch.manual_seed(1)
+    moved = (ft(x_num)[0] - plain(squashed)[0]) / ft.num_weight
+    assert moved.abs().max() > 0.1
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="clip"):
+            FeatureTokenizer(3, [], d_model=4, clip=bad)
+    del ft.clip  # as unpickled from a version before clip: the class default (no clip) applies
+    ft.eval()
+    torch.testing.assert_close(ft(x_num)[0], plain(x_num)[0])
+
+
 def test_step_projection():
     torch.manual_seed(0)
     sp = StepProjection(3, 8, max_length=6, add_cls=True)
