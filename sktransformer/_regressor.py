@@ -115,9 +115,8 @@ class TransformerRegressor(RegressorMixin, PretrainedMixin, TransformerBase):
         Tables only: squash each scaled numeric value ``z`` smoothly into
         ``(-input_clip, input_clip)`` by ``z / sqrt(1 + (z / input_clip)**2)``, at fit and predict
         alike and before ``input_noise``, so a value far out in a column's tail reaches the model
-        at the bound. The classifier does this by default (``3.0``); the regressor does not,
-        because the bend it puts into every column costs a fit that must follow the columns
-        closely (see the training guide). Text and sequences ignore it.
+        at the bound. The bend it puts into every column costs a regression that must follow the
+        columns closely (see the training guide). Text and sequences ignore it.
     ema_decay : "auto", float in (0, 1) or None, default="auto"
         End training with an exponential moving average of the weights, updated after every
         step: step ``t`` uses ``min(ema_decay, (1 + t) / (10 + t))``, a warm-up that keeps a short

@@ -139,13 +139,15 @@ def test_label_smoothing_caps_confidence(tiny):
 
 
 def test_input_clip_bounds_far_values(tiny):
-    # The default squashes scaled values into (-3, 3): a value a trillion standard deviations out
+    # input_clip=3 squashes scaled values into (-3, 3): a value a trillion standard deviations out
     # reaches the model as the bound 3 itself, so the row scores as one whose scaled values are
     # (3, squashed z1), fed with the clip turned off.
     rng = np.random.RandomState(0)
     X = np.r_[rng.normal(-1, 0.5, size=(60, 2)), rng.normal(1, 0.5, size=(60, 2))]
     y = np.r_[np.zeros(60, int), np.ones(60, int)]
-    clf = TransformerClassifier(**dict(tiny, max_epochs=5)).fit(X, y)
+    default = TransformerClassifier(**dict(tiny, max_epochs=1)).fit(X, y)
+    assert default.net_.module_.embedding.clip is None
+    clf = TransformerClassifier(input_clip=3.0, **dict(tiny, max_epochs=5)).fit(X, y)
     assert clf.net_.module_.embedding.clip == 3.0
     far = np.array([[1e12, 0.5]])
     proba = clf.predict_proba(far)
@@ -156,8 +158,6 @@ def test_input_clip_bounds_far_values(tiny):
     clf.net_.module_.embedding.clip = None
     np.testing.assert_allclose(proba, clf.predict_proba(at_bound), atol=1e-5)
     assert not np.allclose(proba, clf.predict_proba(far), atol=1e-3)  # unclipped, it scores apart
-    off = TransformerClassifier(input_clip=None, **dict(tiny, max_epochs=5)).fit(X, y)
-    assert off.net_.module_.embedding.clip is None
 
 
 class _Snapshots:
