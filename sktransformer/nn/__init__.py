@@ -9,8 +9,15 @@ from .embeddings import (
     StepProjection,
     TokenEmbedding,
 )
-from .heads import ClassificationHead, ReconstructionHead, RegressionHead
-from .models import TransformerAutoencoder, TransformerModel
+from .heads import (
+    ClassificationHead,
+    RegressionHead,
+    SequenceReconstructionHead,
+    TableReconstructionHead,
+    TextReconstructionHead,
+)
+from .losses import MaskedReconstructionLoss, MLMLoss
+from .models import MaskedLanguageModel, TransformerAutoencoder, TransformerModel
 from .pooling import Pooling
 from .wide import ColumnLinear, NgramLinear
 
@@ -22,13 +29,18 @@ __all__ = [
     "FeatureTokenizer",
     "FeedForward",
     "LearnedPositions",
+    "MLMLoss",
+    "MaskedLanguageModel",
+    "MaskedReconstructionLoss",
     "MultiHeadSelfAttention",
     "NgramLinear",
     "Pooling",
-    "ReconstructionHead",
     "RegressionHead",
+    "SequenceReconstructionHead",
     "SinusoidalPositions",
     "StepProjection",
+    "TableReconstructionHead",
+    "TextReconstructionHead",
     "TokenEmbedding",
     "TransformerAutoencoder",
     "TransformerModel",

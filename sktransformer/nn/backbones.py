@@ -8,26 +8,18 @@ the same dict keys as :meth:`TransformerModel.forward_features` (``token_embeddi
 ``transformers`` is imported only inside :func:`load_hf_model`, never at module import.
 """
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .pooling import Pooling
 
 
-def load_hf_model(path, dropout=None):
-    """Load the encoder weights saved in the local folder ``path`` (no network access).
-
-    ``dropout`` (float or None) overrides the model's hidden / attention dropout when set.
-    """
+def load_hf_model(path):
+    """Load the encoder weights saved in the local folder ``path`` (no network access)."""
     from transformers import AutoConfig, AutoModel
     from transformers.utils import logging as hf_logging
 
     config = AutoConfig.from_pretrained(path, local_files_only=True)
-    if dropout is not None:
-        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout"):
-            if hasattr(config, name):
-                setattr(config, name, float(dropout))
     verbosity = hf_logging.get_verbosity()
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()  # no load report for the unused pooler weights
@@ -162,51 +154,3 @@ class BackboneModel(nn.Module):
     def forward(self, **inputs):
         """Return ``head(sentence_embedding)``, shape (B, n_outputs)."""
         return self.head(self.forward_features(**inputs)["sentence_embedding"])
-
-
-class MaskedLanguageModel(nn.Module):
-    """Masked-language-model training around an encoder that returns token vectors.
-
-    In training, each real token is replaced by ``mask_id`` with probability ``mask_prob`` (at
-    least one per row) and the model predicts the original ids there; ``forward`` returns
-    ``(logits (N, V), targets (N,))`` for the hidden tokens. In evaluation ``forward`` returns the
-    pooled sentence embedding (B, C).
-
-    Parameters
-    ----------
-    encoder : nn.Module
-        Has ``forward_features(input_ids=..., attention_mask=...)`` returning ``token_embeddings``
-        (B, T', C) and ``attention_mask``; a leading CLS slot (T' = T + 1) is allowed.
-    d_model, vocab_size, mask_id : int
-    mask_prob : float, default=0.15
-    """
-
-    def __init__(self, encoder, d_model, vocab_size, mask_id, mask_prob=0.15):
-        super().__init__()
-        self.encoder = encoder
-        self.lm_head = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.LayerNorm(d_model),
-                                     nn.Linear(d_model, vocab_size))
-        self.mask_id = int(mask_id)
-        self.mask_prob = float(mask_prob)
-
-    def forward(self, input_ids, attention_mask):
-        if not self.training:
-            return self.encoder.forward_features(input_ids=input_ids, attention_mask=attention_mask)[
-                "sentence_embedding"
-            ]
-        mask = attention_mask.bool()  # (B, T)
-        r = torch.rand(mask.shape, device=mask.device).masked_fill(~mask, 2.0)  # (B, T)
-        hide = (r < self.mask_prob) | (r == r.min(dim=1, keepdim=True).values)
-        hide &= mask
-        corrupted = input_ids.masked_fill(hide, self.mask_id)  # (B, T)
-        out = self.encoder.forward_features(input_ids=corrupted, attention_mask=attention_mask)
-        h = out["token_embeddings"][:, -input_ids.shape[1]:]  # drop a leading CLS slot: (B, T, C)
-        return self.lm_head(h[hide]), input_ids[hide]  # (N, V), (N,)
-
-
-class MLMLoss(nn.Module):
-    """Cross-entropy of :class:`MaskedLanguageModel`'s ``(logits, targets)``; skorch's y is ignored."""
-
-    def forward(self, y_pred, y_true=None):
-        logits, targets = y_pred
-        return F.cross_entropy(logits.float(), targets)

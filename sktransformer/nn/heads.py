@@ -1,4 +1,11 @@
-"""Output heads: pooled vector (B, C) -> (B, n_outputs)."""
+"""Output heads.
+
+Prediction heads map the pooled vector (B, C) -> (B, n_outputs). Reconstruction heads map token
+vectors (B, T, C) back to what each token held, one head per input kind (table cells, sequence
+steps, subwords); :class:`~sktransformer.nn.TransformerAutoencoder` scores rows by their errors.
+Each reconstruction head has the same three methods: ``predict(h)``, ``replace(inputs, rec, t)``
+and ``errors(h, targets, select=None)``.
+"""
 
 import torch
 import torch.nn.functional as F
@@ -38,92 +45,175 @@ class RegressionHead(ClassificationHead):
     """
 
 
-class ReconstructionHead(nn.Module):
-    """Token vectors (B, T, C) -> what each token held: a table cell, a sequence step or a subword.
+def _replace_column(inputs, key, column, values):
+    """A copy of the dict ``inputs`` whose ``inputs[key][:, column]`` is ``values``."""
+    out = dict(inputs)
+    out[key] = inputs[key].clone()
+    out[key][:, column] = values.to(out[key].dtype)
+    return out
 
-    Exactly one kind of input is set: table columns (``n_numeric`` and/or ``cat_cardinalities``,
-    one token per column, numeric first), sequence steps (``n_step_features``) or subwords
-    (``vocab_size``). :meth:`errors` gives one reconstruction error per token: squared error for
-    numbers (mean over a step's features), cross-entropy for categories and subwords.
+
+class TableReconstructionHead(nn.Module):
+    """Column tokens (B, T, C) -> the table cells they hold (one token per column, numeric first).
+
+    Numeric column ``j`` is read off token ``j`` by its own linear map and scored by squared error;
+    categorical column ``j`` (token ``n_numeric + j``) by its own linear classifier and scored by
+    cross-entropy.
 
     Parameters
     ----------
     d_model : int
-    n_numeric : int, default=0
-        Numeric table columns; column ``j`` is read off token ``j`` by its own linear map.
+    n_numeric : int
+        Numeric columns (may be 0).
     cat_cardinalities : sequence of int, default=()
-        Categories of each categorical table column (tokens ``n_numeric + j``).
-    n_step_features : int, default=0
-        Features per sequence step.
-    vocab_size : int, default=0
-        Vocabulary size for text.
+        Categories of each categorical column.
+
+    Examples
+    --------
+    >>> import torch
+    >>> head = TableReconstructionHead(8, n_numeric=2, cat_cardinalities=[3])
+    >>> h = torch.randn(4, 3, 8)
+    >>> tuple(head.predict(h).shape)
+    (4, 3)
+    >>> targets = {"x_num": torch.randn(4, 2), "x_cat": torch.tensor([[0], [2], [1], [0]])}
+    >>> tuple(head.errors(h, targets).shape)
+    (4, 3)
     """
 
-    def __init__(self, d_model, n_numeric=0, cat_cardinalities=(), n_step_features=0, vocab_size=0):
+    def __init__(self, d_model, n_numeric, cat_cardinalities=()):
         super().__init__()
         cat_cardinalities = [int(c) for c in cat_cardinalities]
-        kinds = [bool(n_numeric or cat_cardinalities), bool(n_step_features), bool(vocab_size)]
-        if sum(kinds) != 1:
-            raise ValueError("set exactly one of: table columns, n_step_features, vocab_size.")
-        self.kind = ("table", "sequence", "text")[kinds.index(True)]
+        if n_numeric + len(cat_cardinalities) == 0:
+            raise ValueError("TableReconstructionHead needs at least one column.")
         self.n_numeric = n_numeric
         self.cat_cardinalities = cat_cardinalities
         bound = 1.0 / d_model**0.5
         self.num_weight = nn.Parameter(torch.empty(n_numeric, d_model).uniform_(-bound, bound))
         self.num_bias = nn.Parameter(torch.zeros(n_numeric))
         self.cat_linears = nn.ModuleList(nn.Linear(d_model, c) for c in cat_cardinalities)
-        self.step = nn.Linear(d_model, n_step_features) if n_step_features else None
-        self.token = nn.Linear(d_model, vocab_size) if vocab_size else None
+
+    def _numeric(self, h):
+        return (h[:, : self.n_numeric] * self.num_weight).sum(-1) + self.num_bias  # (B, n_num)
 
     def predict(self, h):
-        """Reconstruction per token: (B, T) values / category codes / token ids, or (B, T, F) steps."""
-        if self.kind == "sequence":
-            return self.step(h)  # (B, T, F)
-        if self.kind == "text":
-            return self.token(h).argmax(-1)  # (B, T)
+        """Reconstruction per token (B, T): numeric values, then category codes (as floats)."""
         parts = []
         if self.n_numeric:
-            parts.append((h[:, : self.n_numeric] * self.num_weight).sum(-1) + self.num_bias)  # (B, n_num)
+            parts.append(self._numeric(h))  # (B, n_num)
         for j, linear in enumerate(self.cat_linears):
             parts.append(linear(h[:, self.n_numeric + j]).argmax(-1, keepdim=True).to(h.dtype))  # (B, 1)
         return torch.cat(parts, dim=1)  # (B, T)
 
     def replace(self, inputs, rec, t):
-        """A copy of the model ``inputs`` with token ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
-        if self.kind != "table":
-            key, column = ("x_seq" if self.kind == "sequence" else "input_ids"), t
-        elif t < self.n_numeric:
-            key, column = "x_num", t
-        else:
-            key, column = "x_cat", t - self.n_numeric
-        out = dict(inputs)
-        out[key] = inputs[key].clone()
-        out[key][:, column] = rec[:, t].to(out[key].dtype)
-        return out
+        """A copy of the model ``inputs`` with column ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
+        if t < self.n_numeric:
+            return _replace_column(inputs, "x_num", t, rec[:, t])
+        return _replace_column(inputs, "x_cat", t - self.n_numeric, rec[:, t])
 
     def errors(self, h, targets, select=None):
-        """Per-token error (B, T); with ``select`` (B, T) bool, tokens outside it get 0.
+        """Per-token error (B, T): squared error (numeric), cross-entropy (categorical).
 
-        ``targets`` holds the model inputs: ``x_num`` / ``x_cat`` (tables), ``x_seq`` (sequences)
-        or ``input_ids`` (text).
+        ``targets`` holds the model inputs ``x_num`` / ``x_cat``; with ``select`` (B, T) bool,
+        tokens outside it get 0.
+        """
+        parts = []
+        if self.n_numeric:
+            parts.append((self._numeric(h) - targets["x_num"].to(h.dtype)).pow(2))  # (B, n_num)
+        for j, linear in enumerate(self.cat_linears):
+            logits = linear(h[:, self.n_numeric + j])  # (B, card_j)
+            parts.append(F.cross_entropy(logits, targets["x_cat"][:, j].long(), reduction="none")[:, None])
+        err = torch.cat(parts, dim=1)  # (B, T)
+        if select is not None:
+            err = err * select
+        return err
+
+
+class SequenceReconstructionHead(nn.Module):
+    """Step tokens (B, T, C) -> the steps they hold (B, T, F), scored by mean squared error.
+
+    Parameters
+    ----------
+    d_model : int
+    n_features : int
+        Features per step ``F``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> head = SequenceReconstructionHead(8, n_features=2)
+    >>> h = torch.randn(4, 5, 8)
+    >>> tuple(head.predict(h).shape), tuple(head.errors(h, {"x_seq": torch.randn(4, 5, 2)}).shape)
+    ((4, 5, 2), (4, 5))
+    """
+
+    def __init__(self, d_model, n_features):
+        super().__init__()
+        self.linear = nn.Linear(d_model, n_features)
+
+    def predict(self, h):
+        """Reconstruction per token: the steps (B, T, F)."""
+        return self.linear(h)  # (B, T, F)
+
+    def replace(self, inputs, rec, t):
+        """A copy of the model ``inputs`` with step ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
+        return _replace_column(inputs, "x_seq", t, rec[:, t])
+
+    def errors(self, h, targets, select=None):
+        """Per-token error (B, T): squared error averaged over a step's features.
+
+        ``targets`` holds the model input ``x_seq``; with ``select`` (B, T) bool, tokens outside it
+        get 0.
+        """
+        err = (self.linear(h) - targets["x_seq"].to(h.dtype)).pow(2).mean(-1)  # (B, T)
+        if select is not None:
+            err = err * select
+        return err
+
+
+class TextReconstructionHead(nn.Module):
+    """Subword tokens (B, T, C) -> the token ids they hold, scored by cross-entropy.
+
+    Parameters
+    ----------
+    d_model : int
+    vocab_size : int
+
+    Examples
+    --------
+    >>> import torch
+    >>> head = TextReconstructionHead(8, vocab_size=10)
+    >>> h = torch.randn(2, 3, 8)
+    >>> tuple(head.predict(h).shape)
+    (2, 3)
+    >>> select = torch.tensor([[True, False, True], [False, True, False]])
+    >>> err = head.errors(h, {"input_ids": torch.tensor([[1, 2, 3], [4, 5, 0]])}, select)
+    >>> (err[~select] == 0).all().item()
+    True
+    """
+
+    def __init__(self, d_model, vocab_size):
+        super().__init__()
+        self.linear = nn.Linear(d_model, vocab_size)
+
+    def predict(self, h):
+        """Reconstruction per token: the most likely token ids (B, T)."""
+        return self.linear(h).argmax(-1)  # (B, T)
+
+    def replace(self, inputs, rec, t):
+        """A copy of the model ``inputs`` with token ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
+        return _replace_column(inputs, "input_ids", t, rec[:, t])
+
+    def errors(self, h, targets, select=None):
+        """Per-token error (B, T): cross-entropy of the true id.
+
+        ``targets`` holds the model input ``input_ids``; with ``select`` (B, T) bool, only the
+        selected tokens are scored (the others get 0).
         """
         B, T, _ = h.shape
-        if self.kind == "sequence":
-            err = (self.step(h) - targets["x_seq"].to(h.dtype)).pow(2).mean(-1)  # (B, T)
-        elif self.kind == "text":
-            err = h.new_zeros(B, T)
-            sel = select if select is not None else torch.ones(B, T, dtype=torch.bool, device=h.device)
-            logits = self.token(h[sel])  # (N_sel, V): only the selected tokens
-            err[sel] = F.cross_entropy(logits.float(), targets["input_ids"][sel], reduction="none").to(h.dtype)
-        else:
-            parts = []
-            if self.n_numeric:
-                pred = (h[:, : self.n_numeric] * self.num_weight).sum(-1) + self.num_bias  # (B, n_num)
-                parts.append((pred - targets["x_num"].to(h.dtype)).pow(2))
-            for j, linear in enumerate(self.cat_linears):
-                logits = linear(h[:, self.n_numeric + j])  # (B, card_j)
-                parts.append(F.cross_entropy(logits, targets["x_cat"][:, j].long(), reduction="none")[:, None])
-            err = torch.cat(parts, dim=1)  # (B, T)
+        err = h.new_zeros(B, T)
+        sel = select if select is not None else torch.ones(B, T, dtype=torch.bool, device=h.device)
+        logits = self.linear(h[sel])  # (N_sel, V): only the selected tokens
+        err[sel] = F.cross_entropy(logits.float(), targets["input_ids"][sel], reduction="none").to(h.dtype)
         if select is not None:
             err = err * select
         return err

@@ -1,4 +1,10 @@
-"""Whole models: input module + encoder + pooling + head."""
+"""Whole models: input module + encoder + pooling + head, and the two masked-token models.
+
+:class:`TransformerModel` predicts (classification, regression, features).
+:class:`TransformerAutoencoder` rebuilds hidden tokens of any input kind (outlier scores, codes).
+:class:`MaskedLanguageModel` pretrains a text encoder by predicting hidden subwords. Their losses
+are in :mod:`.losses`.
+"""
 
 import torch
 from torch import nn
@@ -21,8 +27,6 @@ class TransformerModel(nn.Module):
     pooling : {"mean", "max", "cls"}, default="mean"
     head : nn.Module or None, default=None
         Maps (B, C) -> (B, n_outputs). None returns the pooled vector.
-    causal : bool, default=False
-        Causal self-attention.
     first_norm : bool, default=True
         ``False`` skips the first block's input LayerNorm (see :class:`Encoder`); the
         estimators do so for tables.
@@ -51,7 +55,6 @@ class TransformerModel(nn.Module):
         norm_first=True,
         pooling="mean",
         head=None,
-        causal=False,
         first_norm=True,
         wide=None,
     ):
@@ -64,7 +67,6 @@ class TransformerModel(nn.Module):
         self.pooling = Pooling(pooling)
         self.head = head if head is not None else nn.Identity()
         self.wide = wide
-        self.causal = causal
         self.encoder.apply(self._init_weights)
 
     @staticmethod
@@ -96,7 +98,7 @@ class TransformerModel(nn.Module):
             (B, H, T, T), one per layer) when ``need_weights``.
         """
         x, mask = self.embedding(**inputs)  # (B, T, C), (B, T)
-        x, weights = self.encoder(x, mask, self.causal, need_weights)  # (B, T, C)
+        x, weights = self.encoder(x, mask, need_weights=need_weights)  # (B, T, C)
         out = {
             "token_embeddings": x,
             "attention_mask": mask,
@@ -114,16 +116,39 @@ class TransformerModel(nn.Module):
         return out
 
 
+def _random_hide(mask, ratio):
+    """Hide each real token with probability ``ratio``, and at least one per row with a real token.
+
+    Parameters
+    ----------
+    mask : bool tensor of shape (B, T)
+        True for real tokens.
+    ratio : float
+
+    Returns
+    -------
+    hide : bool tensor of shape (B, T)
+        True for the hidden tokens (never padding).
+    """
+    r = torch.rand(mask.shape, device=mask.device).masked_fill(~mask, 2.0)  # (B, T)
+    hide = (r < ratio) | (r == r.min(dim=1, keepdim=True).values)  # the row's lowest draw too
+    return hide & mask
+
+
 class TransformerAutoencoder(nn.Module):
     """Masked-token autoencoder: hide some tokens, rebuild them from the others.
 
     Training (``module.train()``) hides each real token with probability ``mask_ratio`` (at least
     one per row), replaces it by a learned ``[MASK]`` vector plus a learned slot vector that says
-    which column / position it was, and returns the per-token reconstruction errors of the hidden
-    tokens with their weights. At evaluation the tokens are split into ``n_groups`` fixed
-    interleaved groups (token ``t`` is in group ``t % n_groups``) and each group is hidden in
-    turn, so every token is rebuilt once from context it does not contain — deterministic, and the
-    same task as in training. ``output`` picks what evaluation returns.
+    which column / position it was, and ``forward`` returns the per-token reconstruction errors
+    with the hidden tokens, ``(errors (B, T), hide (B, T))``, for
+    :class:`~sktransformer.nn.MaskedReconstructionLoss`.
+
+    At evaluation the tokens are split into ``n_groups`` fixed interleaved groups (token ``t`` is
+    in group ``t % n_groups``) and each group is hidden in turn, so every token is rebuilt once
+    from context it does not contain: deterministic, and the same task as in training.
+    ``forward`` then returns :meth:`errors`; :meth:`reconstruct`, :meth:`latent` and
+    :meth:`repairs` give the other readings. Each takes the same ``**inputs`` as ``forward``.
 
     Parameters
     ----------
@@ -132,7 +157,9 @@ class TransformerAutoencoder(nn.Module):
     d_model, n_heads, n_layers, dim_feedforward : int
     max_tokens : int
         Most tokens per row (columns, steps or subwords).
-    head : ReconstructionHead
+    head : nn.Module
+        The reconstruction head of the input kind: :class:`TableReconstructionHead`,
+        :class:`SequenceReconstructionHead` or :class:`TextReconstructionHead`.
     dropout : float, default=0.0
     norm_first : bool, default=True
     pooling : {"mean", "max"}, default="mean"
@@ -140,22 +167,17 @@ class TransformerAutoencoder(nn.Module):
     mask_ratio : float, default=0.25
         Share of tokens hidden per row in training; ``n_groups = round(1 / mask_ratio)``.
 
-    Attributes
-    ----------
-    output : {"errors", "reconstruction", "latent", "repair"}
-        At evaluation: per-token errors (B, T), the rebuilt tokens (B, T) or (B, T, F), the
-        pooled code of the unmasked input (B, C), or for each token ``t`` the errors and code of
-        the row with token ``t`` set to its reconstruction (B, T, T + C; costly:
-        ``T * (n_groups + 1)`` encoder passes).
-
     Examples
     --------
     >>> import torch
-    >>> from sktransformer.nn import FeatureTokenizer, ReconstructionHead
+    >>> from sktransformer.nn import FeatureTokenizer, TableReconstructionHead
     >>> model = TransformerAutoencoder(FeatureTokenizer(3, [], 8, add_cls=False), 8, 2, 1, 16,
-    ...                                max_tokens=3, head=ReconstructionHead(8, n_numeric=3)).eval()
-    >>> tuple(model(x_num=torch.randn(5, 3)).shape)
-    (5, 3)
+    ...                                max_tokens=3, head=TableReconstructionHead(8, 3)).eval()
+    >>> x_num = torch.randn(5, 3)
+    >>> tuple(model.errors(x_num=x_num).shape), tuple(model.latent(x_num=x_num).shape)
+    ((5, 3), (5, 8))
+    >>> torch.equal(model(x_num=x_num), model.errors(x_num=x_num))
+    True
     """
 
     def __init__(
@@ -173,8 +195,56 @@ class TransformerAutoencoder(nn.Module):
         self.slot = nn.Parameter(torch.empty(max_tokens, d_model))
         nn.init.normal_(self.mask_token, std=0.02)
         nn.init.normal_(self.slot, std=0.02)
-        self.output = "errors"
         self.encoder.apply(TransformerModel._init_weights)
+
+    def forward(self, **inputs):
+        """Training: ``(errors (B, T), hide (B, T) bool)``, errors of the hidden tokens (0
+        elsewhere). Evaluation: :meth:`errors`."""
+        if not self.training:
+            return self.errors(**inputs)
+        x, mask = self._embed(inputs)  # (B, T, C), (B, T)
+        hide = _random_hide(mask, self.mask_ratio)  # (B, T)
+        h = self._encode(x, mask, hide)  # (B, T, C)
+        return self.head.errors(h, inputs, hide), hide
+
+    def errors(self, **inputs):
+        """Per-token reconstruction errors (B, T), each token rebuilt with its group hidden; 0 on
+        padding."""
+        x, mask = self._embed(inputs)
+        return self._grouped_errors(x, mask, inputs)
+
+    def reconstruct(self, **inputs):
+        """The rebuilt tokens, each with its group hidden: (B, T) values / codes / token ids, or
+        (B, T, F) steps; 0 on padding."""
+        x, mask = self._embed(inputs)
+        return self._grouped_reconstruction(x, mask)
+
+    def latent(self, **inputs):
+        """The pooled code of the unmasked input (B, C)."""
+        x, mask = self._embed(inputs)
+        return self.pooling(self._encode(x, mask, None), mask)  # (B, C)
+
+    def repairs(self, **inputs):
+        """For each token ``t``: the row with token ``t`` set to its reconstruction, scored again.
+
+        Returns (B, T, T + C): per token ``t``, the repaired row's per-token errors (T) and its
+        pooled code (C). What changes when one token takes the value the model expected shows
+        how much that token made the row unusual. Costly: ``T * (n_groups + 1)`` encoder passes.
+        """
+        x, mask = self._embed(inputs)
+        rec = self._grouped_reconstruction(x, mask)  # (B, T) or (B, T, F)
+        out = []
+        for t in range(x.shape[1]):
+            fixed = self.head.replace(inputs, rec, t)
+            xt, _ = self.embedding(**fixed)  # (B, T, C)
+            errors = self._grouped_errors(xt, mask, fixed)  # (B, T)
+            code = self.pooling(self._encode(xt, mask, None), mask)  # (B, C)
+            out.append(torch.cat([errors.to(code.dtype), code], dim=1))  # (B, T + C)
+        return torch.stack(out, dim=1)  # (B, T, T + C)
+
+    def _embed(self, inputs):
+        x, mask = self.embedding(**inputs)  # (B, T, C), (B, T)
+        return x, mask.bool()
 
     def _encode(self, x, mask, hide):
         """Tokens (B, T, C) with ``hide`` (B, T) tokens replaced by [MASK] + slot -> encoder output."""
@@ -185,56 +255,74 @@ class TransformerAutoencoder(nn.Module):
         h, _ = self.encoder(x, mask)  # (B, T, C)
         return h
 
-    def _random_hide(self, mask):
-        r = torch.rand(mask.shape, device=mask.device)  # (B, T)
-        r = r.masked_fill(~mask, 2.0)
-        hide = r < self.mask_ratio
-        hide |= r == r.min(dim=1, keepdim=True).values  # at least one hidden real token per row
-        return hide & mask
+    def _groups(self, mask):
+        """The evaluation groups as (B, T) bool masks of real tokens: token ``t`` in group
+        ``t % n_groups``."""
+        T = mask.shape[1]
+        group = torch.arange(T, device=mask.device) % self.n_groups  # (T,)
+        return [(group == g)[None, :] & mask for g in range(min(self.n_groups, T))]
 
-    def forward(self, **inputs):
-        x, mask = self.embedding(**inputs)  # (B, T, C), (B, T)
-        mask = mask.bool()
-        if self.training:
-            hide = self._random_hide(mask)  # (B, T)
-            h = self._encode(x, mask, hide)
-            return self.head.errors(h, inputs, hide), hide  # (B, T), (B, T)
-        if self.output == "latent":
-            return self.pooling(self._encode(x, mask, None), mask)  # (B, C)
-        if self.output == "repair":
-            return self._repairs(x, mask, inputs)
-        return self._grouped(x, mask, inputs, self.output)
+    def _grouped_errors(self, x, mask, inputs):
+        err = 0
+        for hide in self._groups(mask):
+            err = err + self.head.errors(self._encode(x, mask, hide), inputs, hide)  # (B, T)
+        return err
 
-    def _grouped(self, x, mask, inputs, output):
-        """Hide each group of tokens in turn: per-token errors (B, T) or reconstructions."""
-        T = x.shape[1]
-        group = torch.arange(T, device=x.device) % self.n_groups  # (T,)
-        result = None
-        for g in range(min(self.n_groups, T)):
-            hide = (group == g)[None, :] & mask  # (B, T)
-            h = self._encode(x, mask, hide)
-            if output == "errors":
-                part = self.head.errors(h, inputs, hide)  # (B, T)
-            else:
-                part = self.head.predict(h)  # (B, T) or (B, T, F)
-                keep = hide if part.dim() == 2 else hide[..., None]
-                part = part.to(x.dtype) * keep
-            result = part if result is None else result + part
-        return result
+    def _grouped_reconstruction(self, x, mask):
+        rec = 0
+        for hide in self._groups(mask):
+            pred = self.head.predict(self._encode(x, mask, hide))  # (B, T) or (B, T, F)
+            keep = hide if pred.dim() == 2 else hide[..., None]
+            rec = rec + pred.to(x.dtype) * keep
+        return rec
 
-    def _repairs(self, x, mask, inputs):
-        """For each token ``t``: the row with token ``t`` set to its reconstruction, scored again.
 
-        Returns (B, T, T + C): per token ``t``, the repaired row's per-token errors (T) and its
-        pooled code (C). What changes when one token takes the value the model expected shows
-        how much that token made the row unusual.
-        """
-        rec = self._grouped(x, mask, inputs, "reconstruction")  # (B, T) or (B, T, F)
-        out = []
-        for t in range(x.shape[1]):
-            fixed = self.head.replace(inputs, rec, t)
-            xt, _ = self.embedding(**fixed)
-            errors = self._grouped(xt, mask, fixed, "errors")  # (B, T)
-            code = self.pooling(self._encode(xt, mask, None), mask)  # (B, C)
-            out.append(torch.cat([errors.to(code.dtype), code], dim=1))
-        return torch.stack(out, dim=1)  # (B, T, T + C)
+class MaskedLanguageModel(nn.Module):
+    """Masked-language-model training around an encoder that returns token vectors.
+
+    In training, each real token is replaced by ``mask_id`` with probability ``mask_prob`` (at
+    least one per row) and the model predicts the original ids there; ``forward`` returns
+    ``(logits (N, V), targets (N,))`` for the hidden tokens, for
+    :class:`~sktransformer.nn.MLMLoss`. In evaluation ``forward`` returns the pooled sentence
+    embedding (B, C).
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Has ``forward_features(input_ids=..., attention_mask=...)`` returning ``token_embeddings``
+        (B, T', C) and ``attention_mask``; a leading CLS slot (T' = T + 1) is allowed.
+    d_model, vocab_size, mask_id : int
+    mask_prob : float, default=0.15
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktransformer.nn import TokenEmbedding
+    >>> encoder = TransformerModel(TokenEmbedding(20, 8, 6), 8, 2, 1, 16)
+    >>> mlm = MaskedLanguageModel(encoder, d_model=8, vocab_size=20, mask_id=1)
+    >>> ids = torch.tensor([[5, 6, 7, 0], [8, 9, 0, 0]])
+    >>> logits, targets = mlm(ids, ids != 0)
+    >>> logits.shape[1], bool(targets.ne(0).all())
+    (20, True)
+    >>> tuple(mlm.eval()(ids, ids != 0).shape)
+    (2, 8)
+    """
+
+    def __init__(self, encoder, d_model, vocab_size, mask_id, mask_prob=0.15):
+        super().__init__()
+        self.encoder = encoder
+        self.lm_head = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.LayerNorm(d_model),
+                                     nn.Linear(d_model, vocab_size))
+        self.mask_id = int(mask_id)
+        self.mask_prob = float(mask_prob)
+
+    def forward(self, input_ids, attention_mask):
+        if not self.training:
+            return self.encoder.forward_features(input_ids=input_ids, attention_mask=attention_mask)[
+                "sentence_embedding"
+            ]  # (B, C)
+        hide = _random_hide(attention_mask.bool(), self.mask_prob)  # (B, T)
+        corrupted = input_ids.masked_fill(hide, self.mask_id)  # (B, T)
+        out = self.encoder.forward_features(input_ids=corrupted, attention_mask=attention_mask)
+        h = out["token_embeddings"][:, -input_ids.shape[1]:]  # drop a leading CLS slot: (B, T, C)
+        return self.lm_head(h[hide]), input_ids[hide]  # (N, V), (N,)

@@ -106,50 +106,22 @@ def test_feature_tokenizer_errors():
         ft(torch.randn(2, 2), None)
 
 
-def test_feature_tokenizer_noise_only_in_training():
+def test_feature_tokenizer_is_linear_in_the_raw_values_in_training_and_evaluation():
+    # No noise and no clip: token j is x_j * W_j + b_j for any x_j, a far value included, and the
+    # module computes the same thing in both modes.
     torch.manual_seed(0)
-    x_num, x_cat = torch.randn(64, 3), torch.randint(0, 2, (64, 1))
-    ft = FeatureTokenizer(3, [2], d_model=4, noise_std=0.5)
-    plain = FeatureTokenizer(3, [2], d_model=4)
-    plain.load_state_dict(ft.state_dict())
-    ft.eval()
-    assert torch.equal(ft(x_num, x_cat)[0], plain(x_num, x_cat)[0])  # no noise at evaluation
-    ft.train()
-    noisy, clean = ft(x_num, x_cat)[0], plain(x_num, x_cat)[0]
-    # numeric tokens move, by noise * weight: the recovered noise has the asked-for spread
-    moved = (noisy[:, 1:4] - clean[:, 1:4]) / ft.num_weight
-    assert 0.4 < moved.std().item() < 0.6
-    torch.testing.assert_close(moved, moved[..., :1].expand_as(moved))  # one draw per value
-    assert torch.equal(noisy[:, 4:], clean[:, 4:])  # categorical tokens (and CLS) are untouched
-    assert torch.equal(noisy[:, 0], clean[:, 0])
-    with pytest.raises(ValueError, match="noise_std"):
-        FeatureTokenizer(3, [], d_model=4, noise_std=-1.0)
-
-
-def test_feature_tokenizer_clip():
-    torch.manual_seed(0)
+    ft = FeatureTokenizer(3, [2], d_model=4, add_cls=False)
     x_num = torch.tensor([[0.0, 1.0, -2.0], [5.0, -40.0, 1e9]])
-    ft = FeatureTokenizer(3, [], d_model=4, add_cls=False, clip=3.0, noise_std=0.5)
-    plain = FeatureTokenizer(3, [], d_model=4, add_cls=False)
-    plain.load_state_dict(ft.state_dict())
-    ft.eval()
-    squashed = x_num / torch.sqrt(1 + (x_num / 3.0) ** 2)
-    torch.testing.assert_close(ft(x_num)[0], plain(squashed)[0])
-    assert squashed[0, 1] == pytest.approx(0.949, abs=1e-3)  # a typical value barely moves
-    # a value a billion deviations out lands where one at the bound would: its token stays bounded
-    torch.testing.assert_close(ft(x_num)[0][1, 2], 3.0 * ft.num_weight[2] + ft.num_bias[2])
-    # The noise comes after the clip: a value at the bound still moves by the full noise (were it
-    # added first, 0.5 on top of 1e9 would be squashed back to the bound).
-    ft.train()
-    far = torch.full((256, 3), 1e9)
-    moved = (ft(far)[0] - plain(torch.full((256, 3), 3.0))[0]) / ft.num_weight
-    assert 0.4 < moved.std().item() < 0.6
-    for bad in (0.0, -1.0):
-        with pytest.raises(ValueError, match="clip"):
-            FeatureTokenizer(3, [], d_model=4, clip=bad)
-    del ft.clip  # as unpickled from a version before clip: the class default (no clip) applies
-    ft.eval()
-    torch.testing.assert_close(ft(x_num)[0], plain(x_num)[0])
+    x_cat = torch.tensor([[0], [1]])
+    expected = x_num[:, :, None] * ft.num_weight + ft.num_bias  # (2, 3, 4)
+    for mode in (True, False):
+        x, _ = ft.train(mode)(x_num, x_cat)
+        torch.testing.assert_close(x[:, :3], expected)
+        torch.testing.assert_close(x[:, 3], ft.cat_embed.weight[x_cat[:, 0]] + ft.cat_bias[0])
+    assert not hasattr(FeatureTokenizer, "clip") and not hasattr(ft, "noise_std")
+    for removed in ({"noise_std": 0.5}, {"clip": 3.0}):
+        with pytest.raises(TypeError, match=next(iter(removed))):
+            FeatureTokenizer(3, [], d_model=4, **removed)
 
 
 def test_step_projection():
@@ -184,3 +156,44 @@ def test_local_projection_kernel_one_is_linear_and_padding_does_not_leak():
     xb, _ = sp(b, mask)
     torch.testing.assert_close(xa[:, :3], xb[:, :3])  # real tokens unaffected by padding values
     assert sp(torch.randn(2, 1, 2))[0].shape == (2, 1, 8)  # shorter than the kernel
+
+
+def test_make_positions():
+    from sktransformer.nn.embeddings import make_positions
+
+    assert isinstance(make_positions("learned", 5, 8), LearnedPositions)
+    sin = make_positions("sinusoidal", 5, 8)
+    assert isinstance(sin, SinusoidalPositions) and sin.max_len == 5
+    assert make_positions(None, 5, 8) is None and make_positions("none", 5, 8) is None
+    with pytest.raises(ValueError, match="positional"):
+        make_positions("rotary", 5, 8)
+
+
+def test_prepend_cls():
+    from sktransformer.nn.embeddings import prepend_cls
+
+    cls = torch.tensor([[[7.0, 8.0]]])  # (1, 1, C)
+    x = torch.randn(3, 4, 2)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]], dtype=torch.bool)
+    out, out_mask = prepend_cls(cls, x, mask)
+    assert out.shape == (3, 5, 2) and out_mask.shape == (3, 5)
+    torch.testing.assert_close(out[:, 0], cls[0].expand(3, 2))
+    torch.testing.assert_close(out[:, 1:], x)
+    assert out_mask[:, 0].all() and torch.equal(out_mask[:, 1:], mask)
+
+
+def test_one_module_per_input_kind_and_the_package_reexports_them():
+    import sktransformer.nn as nn_pkg
+    from sktransformer.nn import embeddings
+    from sktransformer.nn.embeddings import positions, sequence, tabular, text
+
+    assert embeddings.TokenEmbedding is text.TokenEmbedding is nn_pkg.TokenEmbedding
+    assert embeddings.FeatureTokenizer is tabular.FeatureTokenizer is nn_pkg.FeatureTokenizer
+    assert embeddings.category_offsets is tabular.category_offsets
+    assert embeddings.StepProjection is sequence.StepProjection is nn_pkg.StepProjection
+    assert embeddings.LocalProjection is sequence.LocalProjection
+    assert embeddings.DEFAULT_STEP_KERNEL == sequence.DEFAULT_STEP_KERNEL == 7
+    assert embeddings.SinusoidalPositions is positions.SinusoidalPositions
+    assert embeddings.LearnedPositions is positions.LearnedPositions
+    assert embeddings.category_offsets([3, 4, 2]).tolist() == [0, 3, 7]
+    assert embeddings.category_offsets([]).tolist() == []

@@ -1,0 +1,107 @@
+"""Table input: one token per column (FT-Transformer style)."""
+
+import math
+
+import torch
+from torch import nn
+
+from .positions import prepend_cls
+
+
+def category_offsets(cardinalities):
+    """First row of each categorical column in one shared table of category rows: a (n_cat,) long
+    tensor, ``[0, c_0, c_0 + c_1, ...]`` (empty without categorical columns).
+
+    Examples
+    --------
+    >>> category_offsets([3, 4, 2]).tolist()
+    [0, 3, 7]
+    """
+    cards = [int(c) for c in cardinalities]
+    return torch.tensor([0] + cards, dtype=torch.long).cumsum(0)[: len(cards)]
+
+
+class FeatureTokenizer(nn.Module):
+    """One token per table column (FT-Transformer style).
+
+    Numeric column ``j`` becomes ``x_j * W_j + b_j``; categorical column ``j``
+    becomes ``E_j[x_j] + b_j`` with its own embedding table. Tokens are ordered
+    numeric then categorical; the same in training and evaluation.
+
+    Parameters
+    ----------
+    n_numeric : int
+        Number of numeric columns (may be 0).
+    cat_cardinalities : sequence of int
+        Number of categories of each categorical column (may be empty).
+        Codes must lie in ``[0, cardinality)``.
+    d_model : int
+    add_cls : bool, default=True
+        Prepend a learned CLS vector at position 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> ft = FeatureTokenizer(2, [3], d_model=4)
+    >>> x, mask = ft(torch.randn(5, 2), torch.tensor([[0], [1], [2], [0], [1]]))
+    >>> tuple(x.shape), bool(mask.all())
+    ((5, 4, 4), True)
+    """
+
+    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True):
+        super().__init__()
+        cat_cardinalities = [int(c) for c in (cat_cardinalities or [])]
+        if n_numeric < 0:
+            raise ValueError(f"n_numeric must be >= 0, got {n_numeric}.")
+        if any(c < 1 for c in cat_cardinalities):
+            raise ValueError(
+                f"cat_cardinalities must be positive, got {cat_cardinalities}."
+            )
+        if n_numeric + len(cat_cardinalities) == 0:
+            raise ValueError("FeatureTokenizer needs at least one feature.")
+        self.n_numeric = n_numeric
+        self.n_cat = len(cat_cardinalities)
+        self.cat_cardinalities = cat_cardinalities
+        self.add_cls = add_cls
+        self.d_model = d_model
+        self.num_weight = nn.Parameter(torch.empty(n_numeric, d_model))
+        self.num_bias = nn.Parameter(torch.empty(n_numeric, d_model))
+        self.register_buffer("cat_offsets", category_offsets(cat_cardinalities), persistent=False)
+        self.cat_embed = nn.Embedding(sum(cat_cardinalities), d_model) if self.n_cat else None
+        self.cat_bias = nn.Parameter(torch.empty(self.n_cat, d_model))
+        self.cls = nn.Parameter(torch.empty(1, 1, d_model)) if add_cls else None
+        self._init_weights()
+
+    def _init_weights(self):
+        # uniform(-1/sqrt(C), 1/sqrt(C)) as in the FT-Transformer reference
+        bound = 1.0 / math.sqrt(self.d_model)
+        params = [self.num_weight, self.num_bias, self.cat_bias]
+        if self.cat_embed is not None:
+            params.append(self.cat_embed.weight)
+        if self.cls is not None:
+            params.append(self.cls)
+        for p in params:
+            nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, x_num=None, x_cat=None):
+        """Return ``(x (B, n_tokens, C), mask (B, n_tokens) all True)``."""
+        parts = []
+        if self.n_numeric:
+            if x_num is None or x_num.dim() != 2 or x_num.shape[1] != self.n_numeric:
+                got = None if x_num is None else tuple(x_num.shape)
+                raise ValueError(
+                    f"x_num must have shape (B, {self.n_numeric}), got {got}."
+                )
+            x_num = x_num.to(self.num_weight.dtype)  # (B, n_num)
+            parts.append(x_num[:, :, None] * self.num_weight + self.num_bias)  # (B, n_num, C)
+        if self.n_cat:
+            if x_cat is None or x_cat.dim() != 2 or x_cat.shape[1] != self.n_cat:
+                got = None if x_cat is None else tuple(x_cat.shape)
+                raise ValueError(f"x_cat must have shape (B, {self.n_cat}), got {got}.")
+            idx = x_cat.long() + self.cat_offsets  # (B, n_cat)
+            parts.append(self.cat_embed(idx) + self.cat_bias)  # (B, n_cat, C)
+        x = torch.cat(parts, dim=1)  # (B, n_tokens, C)
+        mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)  # (B, n_tokens)
+        if self.add_cls:
+            x, mask = prepend_cls(self.cls, x, mask)  # (B, n_tokens+1, C)
+        return x, mask
