@@ -8,7 +8,8 @@ changed model or setting is a new namespace, so it never returns stale vectors.
 The store lives in the process (module level, so it survives ``clone``: GridSearchCV clones the
 embedder for every candidate and fold) and optionally in a folder shared by several processes
 (``cache="folder"``): vectors are written there in shard files, and computing the missing ones is
-done under a file lock, so workers of ``n_jobs=2`` never encode the same text twice.
+done under a file lock (:class:`filelock.FileLock` on ``<folder>/<namespace>/.lock``), so workers
+of ``n_jobs=2`` never encode the same text twice.
 """
 
 import hashlib
@@ -81,38 +82,6 @@ def clear():
         _LOADED_SHARDS.clear()
 
 
-class _FileLock:
-    """An exclusive lock on ``path`` across processes (``fcntl`` / ``msvcrt``; a no-op elsewhere)."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        self.f = open(self.path, "a+b")
-        try:
-            import fcntl
-
-            fcntl.flock(self.f.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # Windows
-            try:
-                import msvcrt
-
-                self.f.seek(0)
-                msvcrt.locking(self.f.fileno(), msvcrt.LK_LOCK, 1)
-            except (ImportError, OSError):
-                pass
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            import fcntl
-
-            fcntl.flock(self.f.fileno(), fcntl.LOCK_UN)
-        except ImportError:
-            pass
-        self.f.close()
-
-
 class EmbeddingCache:
     """Look up and store vectors of one namespace, in memory and optionally in ``folder``.
 
@@ -164,8 +133,10 @@ class EmbeddingCache:
             return 0
         if self.dir is None:
             return self._compute(texts, keys, missing, compute, out, store)
+        from filelock import FileLock
+
         os.makedirs(self.dir, exist_ok=True)
-        with _FileLock(os.path.join(self.dir, ".lock")):  # one process computes at a time
+        with FileLock(os.path.join(self.dir, ".lock")):  # one process computes at a time
             with _LOCK:
                 self._read_shards(store)  # what another process wrote while we waited
                 missing = self._fill(keys, store, out, rows=missing)

@@ -21,13 +21,13 @@ def count_encoded(monkeypatch):
     """Count the texts that go through the model (in this process)."""
     _cache.clear()
     seen = []
-    original = TransformerEmbedder._run_model
+    original = TransformerEmbedder._embed
 
-    def counting(self, batch):
-        seen.append(len(batch["input_ids"]))
-        return original(self, batch)
+    def counting(self, texts):
+        seen.append(len(texts))
+        return original(self, texts)
 
-    monkeypatch.setattr(TransformerEmbedder, "_run_model", counting)
+    monkeypatch.setattr(TransformerEmbedder, "_embed", counting)
     yield lambda: sum(seen)
     _cache.clear()
 
@@ -99,7 +99,7 @@ def test_folder_cache_is_shared_by_processes(tiny_bert, text_data, tmp_path):
     _cache.clear()
     emb = grid.best_estimator_.named_steps["emb"]
     calls = []
-    emb._run_model = lambda batch: calls.append(1)
+    emb._embed = lambda texts: calls.append(1)
     assert emb.transform(X).shape == (150, 32) and not calls
     _cache.clear()
 
@@ -114,3 +114,92 @@ def test_shared_backbone_is_hashed_once_per_process(tiny_bert, text_data, monkey
     again = [TransformerEmbedder(tiny_bert, pooling=p).fit(X) for p in ("cls", "mean")]
     assert calls == []
     assert {e.fingerprint_ for e in again} == {first.fingerprint_}
+
+
+# ---------------------------------------------------------------- the folder lock, without a model
+_WORKER = r"""
+import importlib.util, json, os, sys, time
+import numpy as np
+
+path, folder, ns, first, count, go, result = sys.argv[1:]
+spec = importlib.util.spec_from_file_location("cache_under_test", path)  # numpy + filelock only
+cache = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cache)
+texts = [f"text {i}" for i in range(int(first), int(first) + int(count))] * 2  # repeats inside a call
+computed = []
+
+def compute(batch):
+    computed.extend(batch)
+    time.sleep(0.3)  # long enough for the other processes to reach the lock meanwhile
+    return np.array([[float(t.split()[1]), len(t)] for t in batch])
+
+while not os.path.exists(go):
+    time.sleep(0.005)
+out = np.empty((len(texts), 2))
+n = cache.EmbeddingCache(ns, folder).get_or_compute(texts, compute, out)
+with open(result, "w") as f:
+    json.dump({"returned": n, "computed": computed, "out": out.tolist()}, f)
+"""
+
+
+def _shard_keys(directory):
+    keys = []
+    for name in os.listdir(directory):
+        if name.endswith(".npz"):
+            with np.load(os.path.join(directory, name)) as shard:
+                keys += [k.tobytes() for k in shard["keys"]]
+    return keys
+
+
+def test_concurrent_writers_compute_each_text_once(tmp_path):
+    """Processes that start together on overlapping texts: each distinct text is computed once."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    script, go, folder, ns = tmp_path / "worker.py", tmp_path / "go", tmp_path / "cache", "ns0"
+    script.write_text(_WORKER)
+    starts = [0, 10, 20, 30]  # 40 texts each out of "text 0" .. "text 69"
+    procs = [subprocess.Popen([sys.executable, str(script), _cache.__file__, str(folder), ns, str(s), "40",
+                               str(go), str(tmp_path / f"result{s}.json")]) for s in starts]
+    time.sleep(0.5)
+    go.touch()
+    assert [p.wait(timeout=120) for p in procs] == [0] * len(procs)
+    results = [json.loads((tmp_path / f"result{s}.json").read_text()) for s in starts]
+    computed = [t for r in results for t in r["computed"]]
+    assert len(computed) == len(set(computed)) == 70  # no text computed twice, in any process
+    assert sum(r["returned"] for r in results) == 70
+    assert sum(r["returned"] > 0 for r in results) >= 2  # the later processes computed only what was left
+    for s, r in zip(starts, results):
+        texts = [f"text {i}" for i in range(s, s + 40)] * 2
+        np.testing.assert_array_equal(r["out"], [[float(t.split()[1]), len(t)] for t in texts])
+    keys = _shard_keys(folder / ns)
+    assert len(keys) == len(set(keys)) == 70  # each vector written once
+    assert set(keys) == set(_cache.text_keys([f"text {i}" for i in range(70)]))
+    assert (folder / ns / ".lock").exists()
+
+
+def test_compute_runs_under_the_folder_lock(tmp_path):
+    from filelock import FileLock, Timeout
+
+    _cache.clear()
+    lock_path = tmp_path / "ns1" / ".lock"
+    held = []
+
+    def compute(batch):
+        with pytest.raises(Timeout):  # another lock on the same file cannot be taken meanwhile
+            FileLock(lock_path, timeout=0).acquire()
+        held.append(len(batch))
+        return np.ones((len(batch), 3))
+
+    out = np.zeros((4, 3))
+    assert _cache.EmbeddingCache("ns1", tmp_path).get_or_compute(["a", "b", "a", "c"], compute, out) == 3
+    assert held == [3] and np.all(out == 1)
+    with FileLock(lock_path, timeout=0):  # released afterwards
+        pass
+    _cache.clear()  # a fresh process-level store reads the folder instead of computing
+    out = np.zeros((2, 3))
+    assert _cache.EmbeddingCache("ns1", tmp_path).get_or_compute(["c", "b"], compute, out) == 0
+    assert held == [3] and np.all(out == 1)
+    _cache.clear()
