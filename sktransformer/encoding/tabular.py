@@ -2,7 +2,7 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import QuantileTransformer
+from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
 _SCALES = ("standard", "quantile", "none")
 
@@ -62,7 +62,8 @@ class TabularEncoder:
     n_features_ : int
         Total number of columns (tokens).
     mean_, scale_ : ndarray of shape (n_numeric_,)
-        Centring and scaling of numeric columns (``scale="standard"`` only).
+        Centring and scaling of numeric columns (``scale="standard"`` only; a
+        :class:`~sklearn.preprocessing.StandardScaler`'s).
     quantile_transformer_ : QuantileTransformer or None
         Fitted transformer (``scale="quantile"`` with numeric columns only).
 
@@ -115,12 +116,12 @@ class TabularEncoder:
 
         x_num = self._numeric(X)  # (n, n_numeric), float64
         self.mean_ = self.scale_ = self.quantile_transformer_ = None
-        if self.scale == "standard":
-            with np.errstate(all="ignore"):
-                mean = np.nanmean(x_num, axis=0) if len(x_num) else np.zeros(self.n_numeric_)
-                std = np.nanstd(x_num, axis=0) if len(x_num) else np.ones(self.n_numeric_)
-            self.mean_ = np.where(np.isfinite(mean), mean, 0.0)
-            self.scale_ = np.where(np.isfinite(std) & (std > 0), std, 1.0)  # constant column: centre only
+        if self.scale == "standard" and not self.n_numeric_:
+            self.mean_, self.scale_ = np.zeros(0), np.ones(0)
+        elif self.scale == "standard":
+            # NaN-aware; a constant column gets scale 1: it is only centred
+            scaler = StandardScaler().fit(x_num)
+            self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         elif self.scale == "quantile" and self.n_numeric_:
             self.quantile_transformer_ = QuantileTransformer(
                 n_quantiles=max(1, min(1000, len(x_num))), output_distribution="normal", random_state=0
@@ -159,10 +160,11 @@ class TabularEncoder:
             x_num = (x_num - self.mean_) / self.scale_
         elif self.quantile_transformer_ is not None:
             x_num = self.quantile_transformer_.transform(x_num)
-        n = len(X)
-        x_cat = np.zeros((n, len(self.categorical_columns_)), dtype=np.int64)
+        # pandas' get_indexer, not OrdinalEncoder: a column may mix types (1 and "a"), which
+        # scikit-learn's encoders reject; unknown and missing values get -1, then code 0
+        x_cat = np.zeros((len(X), len(self.categorical_columns_)), dtype=np.int64)
         for j, (column, cats) in enumerate(zip(self.categorical_columns_, self.categories_)):
-            x_cat[:, j] = cats.get_indexer(X[column].to_numpy(dtype=object)) + 1  # unknown: -1 -> 0
+            x_cat[:, j] = cats.get_indexer(X[column].to_numpy(dtype=object)) + 1
         return {"x_num": x_num.astype(np.float32), "x_cat": x_cat}
 
     @staticmethod

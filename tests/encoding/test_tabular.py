@@ -127,3 +127,11 @@ def test_bad_input():
         enc.transform(np.zeros((3, 4)))
     with pytest.raises(RuntimeError, match="not fitted"):
         TabularEncoder().transform(np.zeros((3, 2)))
+
+
+def test_categorical_columns_only():
+    X = pd.DataFrame({"a": ["x", "y", "x"], "b": ["u", "u", None]})
+    enc = TabularEncoder().fit(X)
+    out = enc.transform(pd.DataFrame({"a": ["y", "z"], "b": ["u", None]}))
+    assert out["x_num"].shape == (2, 0) and enc.n_numeric_ == 0
+    assert out["x_cat"].tolist() == [[2, 1], [0, 0]]  # unknown "z" and missing values: code 0
