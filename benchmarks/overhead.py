@@ -74,13 +74,13 @@ def main():
         inputs = clf.encoder_.transform(texts)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            module = clf._make_module()
+            module = clf._make_module(None, clf._uses_wide(clf.wide))
         # The estimator's own optimizer: its class ("adamw", fused where it runs), lr, weight decay
         # and parameter groups (the wide part's), as skorch builds them for the net.
         args, kwargs = clf.net_.get_params_for_optimizer("optimizer", module.named_parameters())
         opt = clf.net_.optimizer(*args, **kwargs)
         return plain_loop(module, opt, inputs, y.astype(np.int64), epochs=epochs, batch_size=clf.batch_size,
-                          seed=0, cosine=clf._lr_schedule() == "cosine")
+                          seed=0, cosine="LRScheduler" in dict(clf.net_.callbacks_))
 
     # A-B-B-A order, so that a machine that gets busier or quieter during the run favours neither side.
     clf, fit_a, epochs_a = run_estimator()

@@ -224,7 +224,7 @@ def main():
         "TransformerClassifier defaults: "
         + ", ".join(f"{k}={p[k]!r}" for k in (
             "d_model", "n_heads", "n_layers", "dim_feedforward", "dropout", "tokenizer", "vocab_size",
-            "max_length", "pooling", "wide", "max_epochs", "batch_size", "lr", "weight_decay", "lr_schedule",
+            "max_length", "pooling", "wide", "max_epochs", "batch_size", "lr", "weight_decay",
             "optimizer"))
     )
 

@@ -1,16 +1,19 @@
 """AttentionAutoencoder: anomaly detection by masked-token reconstruction, with sklearn's outlier API."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import CHUNK_SIZE, TransformerBase, prediction_rows
+from ._base import TransformerBase, store_params
+from ._density import RobustGaussian
+from ._docs import fill_doc
 from ._validation import _is_pandas
 
 
+@fill_doc
 class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, TransformerBase):
     """Transformer autoencoder for anomaly detection on tables, sequences and text.
 
@@ -26,12 +29,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     DAGMM (Zong et al., 2018): it fits a Gaussian to the training rows' latent codes (the pooled
     encoder output, as returned by ``transform``) together with their log mean reconstruction
     error, and scores a row by its squared Mahalanobis distance from them. The Gaussian is fitted
-    robustly: after a first fit it is refitted without the training rows that lie beyond a
-    chi-square cut (one reweighting step, as in the reweighted minimum covariance determinant),
-    so outliers in the training set do not widen it. A row can then be
-    flagged for rebuilding badly, *or* for a code unlike the training rows' even when its
-    columns agree with each other; on the ODDS benchmark this scores higher on average and
-    varies less between seeds than the reconstruction error alone (see ``benchmarks/anomaly.py``).
+    robustly, so outliers in the training set do not widen it. A row can then be flagged for
+    rebuilding badly, *or* for a code unlike the training rows' even when its columns agree
+    with each other (``docs/benchmarks.rst`` compares the two scores).
     ``anomaly_score="reconstruction"`` scores by the mean reconstruction error alone (for text,
     the mean token loss).
 
@@ -56,88 +56,24 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     mask_ratio : float, default=0.25
         Share of tokens hidden per row in training. Scoring hides ``round(1 / mask_ratio)``
         interleaved groups in turn, so a lower ratio costs more forward passes.
-    d_model : int, default=32
-        Width of the token vectors. Must be divisible by ``n_heads``.
-    n_heads : int, default=4
-        Attention heads per layer.
-    n_layers : int, default=1
-        Encoder blocks.
-    dim_feedforward : int, default=64
-        Hidden width of each block's feed-forward network.
-    dropout : float, default=0.0
-        Dropout on embeddings, attention outputs and feed-forward layers.
-    norm_first : bool, default=True
-        Pre-LayerNorm blocks; ``False`` gives post-LN blocks.
-    positional : {"learned", "sinusoidal"}, default="learned"
-        Position encoding for text and sequences (tables have no order).
-    max_length : int or None, default=None
-        Longest input kept, in tokens (text) or steps (sequences). ``None`` means 128 tokens for
-        text and the longest sequence seen in ``fit`` for sequences.
-    vocab_size : int, default=8000
-        Size of the subword vocabulary trained on the text in ``fit``.
-    tokenizer : {"wordpiece", "bpe"}, default="wordpiece"
-        Subword algorithm of the tokenizer trained in ``fit``.
     pooling : {"mean", "max"}, default="mean"
         How token vectors become the latent code returned by ``transform``.
-    max_epochs : int or "auto", default="auto"
-        Passes over the training data. ``"auto"`` gives about 300 gradient steps (between 2 and
-        1,000 epochs), so that fit time grows slowly with the number of rows.
-    batch_size : int, default=256
-        Rows per gradient step (and per forward pass at predict time).
-    lr : float, default=1e-3
-        Learning rate.
-    weight_decay : float, default=0.01
-        Weight decay of the optimizer.
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        ``"cosine"`` lowers the learning rate from ``lr`` to 0 over the training steps (a cosine,
-        updated every batch), so the last updates are small and the final weights settle;
-        ``"constant"`` keeps ``lr``. For another schedule pass a skorch ``LRScheduler`` in
-        ``callbacks`` with ``lr_schedule="constant"``.
-    optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
-        Optimizer. ``"adamw"`` and ``"adam"`` use torch's fused kernel where it runs (CUDA; the
-        CPU from torch 2.4); a class, such as ``torch.optim.AdamW``, is used with its own defaults.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ...
-    validation_fraction : float, default=0.1
-        Share of the rows held out to monitor early stopping (only with ``n_iter_no_change``).
-    n_iter_no_change : int or None, default=None
-        Stop when the held-out reconstruction loss has not improved for this many epochs.
-    callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks; copied, never modified.
-    verbose : int, default=0
-        ``0`` is silent; ``> 0`` prints the epoch table and a progress bar.
-    random_state : int, RandomState instance or None, default=None
-        Seeds torch, NumPy and the data loader: the same seed gives the same scores.
+    {{d_model n_heads n_layers dim_feedforward dropout norm_first positional max_length}}
+    {{vocab_size tokenizer max_epochs batch_size lr weight_decay optimizer device}}
+    {{validation_fraction n_iter_no_change callbacks verbose random_state}}
 
     Attributes
     ----------
     offset_ : float
         ``decision_function(X) = score_samples(X) - offset_``.
-    density_mean_ : ndarray of shape (d_model + 1,)
-        ``anomaly_score="density"``: mean of the training rows' ``[latent code, log mean error]``,
-        over the rows kept by the reweighting step (those whose squared distance under a first
-        fit on all rows is within the 97.5% chi-square quantile, the distances scaled so that
-        their median matches the chi-square median).
-    density_precision_ : ndarray of shape (d_model + 1, d_model + 1)
-        ``anomaly_score="density"``: inverse of the kept rows' covariance, whose diagonal gets
-        0.001 times the mean variance added so that it stays invertible with few rows.
+    density_ : RobustGaussian or None
+        ``anomaly_score="density"``: the Gaussian fitted to the training rows' ``[latent code, log
+        mean error]`` (its ``location_`` and ``precision_``), robust to outliers among them (see
+        the anomaly-detection guide). ``None`` with ``anomaly_score="reconstruction"``.
     error_scale_ : ndarray of shape (`n_features_in_`,) or None
         Tables: the median training error of each column (in token order); errors are divided by
         it, so every column counts in units of its own typical error. ``None`` otherwise.
-    input_mode_ : {"text", "tabular", "sequence"}
-        The kind of input seen in ``fit``.
-    n_features_in_ : int
-        Number of columns (tables) or step features (sequences). Not set for text.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Column names, when ``X`` was a DataFrame with string column names.
-    encoder_ : object
-        The fitted input encoder.
-    net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.module_`` is a :class:`~sktransformer.nn.TransformerAutoencoder`.
-    history_ : skorch.History
-        Per-epoch training record (``train_loss`` is the masked reconstruction loss).
-    n_truncated_ : int
-        Training inputs cut at ``max_length``.
+    {{input_mode_ n_features_in_ feature_names_in_ encoder_ net_ history_ n_truncated_}}
 
     See Also
     --------
@@ -160,74 +96,21 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     -1
     """
 
-    _auto_steps = 300  # max_epochs="auto": about 300 gradient steps
-
+    _task = "autoencoder"
     _parameter_constraints = {
         **TransformerBase._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "anomaly_score": [StrOptions({"density", "reconstruction"})],
         "mask_ratio": [Interval(Real, 0, 1, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "pooling": [StrOptions({"mean", "max"})],
-        "lr_schedule": [StrOptions({"constant", "cosine"})],  # no "auto": measured on classifiers only
     }
 
-    def __init__(
-        self,
-        *,
-        contamination="auto",
-        anomaly_score="density",
-        mask_ratio=0.25,
-        d_model=32,
-        n_heads=4,
-        n_layers=1,
-        dim_feedforward=64,
-        dropout=0.0,
-        norm_first=True,
-        positional="learned",
-        max_length=None,
-        vocab_size=8000,
-        tokenizer="wordpiece",
-        pooling="mean",
-        max_epochs="auto",
-        batch_size=256,
-        lr=1e-3,
-        weight_decay=0.01,
-        lr_schedule="constant",
-        optimizer="adamw",
-        device="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=None,
-        callbacks=None,
-        verbose=0,
-        random_state=None,
-    ):
-        self.contamination = contamination
-        self.anomaly_score = anomaly_score
-        self.mask_ratio = mask_ratio
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.n_layers = n_layers
-        self.dim_feedforward = dim_feedforward
-        self.dropout = dropout
-        self.norm_first = norm_first
-        self.positional = positional
-        self.max_length = max_length
-        self.vocab_size = vocab_size
-        self.tokenizer = tokenizer
-        self.pooling = pooling
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.optimizer = optimizer
-        self.device = device
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.random_state = random_state
+    def __init__(self, *, contamination="auto", anomaly_score="density", mask_ratio=0.25, pooling="mean", d_model=32,
+                 n_heads=4, n_layers=1, dim_feedforward=64, dropout=0.0, norm_first=True, positional="learned",
+                 max_length=None, vocab_size=8000, tokenizer="wordpiece", max_epochs="auto", batch_size=256, lr=1e-3,
+                 weight_decay=0.01, optimizer="adamw", device="auto", validation_fraction=0.1,
+                 n_iter_no_change=None, callbacks=None, verbose=0, random_state=None):
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None):
@@ -247,7 +130,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             The fitted estimator.
         """
         self._fit(X, None)
-        self.error_scale_ = None
+        self.error_scale_ = self.density_ = None
         density = self.anomaly_score == "density"
         errors, codes = [], []
         for outs, mask in self._run(X, "errors", *(("latent",) if density else ())):
@@ -261,9 +144,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             self.error_scale_ = np.maximum(median, max(1e-12, 1e-6 * float(median.max())))
             errors = errors / self.error_scale_
         if density:
-            v = self._density_features(errors, np.concatenate(codes, axis=0))
-            self.density_mean_, self.density_precision_ = _fit_gaussian(v)
-            scores = -_mahalanobis(v, self.density_mean_, self.density_precision_)
+            v = _density_features(errors, np.concatenate(codes, axis=0))
+            self.density_ = RobustGaussian().fit(v)
+            scores = -self.density_.dist_
         else:
             scores = -np.nanmean(errors, axis=1)
         if self.contamination == "auto":
@@ -273,39 +156,39 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
-    # ------------------------------------------------------------------ base hooks
+    # ------------------------------------------------------------------ targets, head, model
     def _prepare_targets(self, y):
         return None
 
     def _criterion(self, y_net):
-        from ._net import MaskedReconstructionLoss
+        from .nn.losses import MaskedReconstructionLoss
 
         return MaskedReconstructionLoss, {}
 
-    def _make_head(self):
-        from .nn import ReconstructionHead
+    def _make_head(self, width):
+        from .nn import SequenceReconstructionHead, TableReconstructionHead, TextReconstructionHead
 
         enc = self.encoder_
         if self.input_mode_ == "text":
-            return ReconstructionHead(self.d_model, vocab_size=enc.vocab_size_)
+            return TextReconstructionHead(width, enc.vocab_size_)
         if self.input_mode_ == "sequence":
-            return ReconstructionHead(self.d_model, n_step_features=enc.n_features_)
-        return ReconstructionHead(self.d_model, n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_)
+            return SequenceReconstructionHead(width, enc.n_features_)
+        return TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_)
 
     def _max_tokens(self):
         if self.input_mode_ == "tabular":
             return self.encoder_.n_features_
         return int(self.encoder_.max_length)
 
-    def _make_module(self):
+    def _make_module(self, backbone, wide):
         from .nn import TransformerAutoencoder
 
         return TransformerAutoencoder(
-            embedding=self._make_embedding(),
+            embedding=self._make_embedding(add_cls=False),
             d_model=self.d_model, n_heads=self.n_heads, n_layers=self.n_layers,
-            dim_feedforward=self.dim_feedforward, max_tokens=self._max_tokens(), head=self._make_head(),
-            dropout=self.dropout, norm_first=self.norm_first, pooling=self.pooling,
-            mask_ratio=self.mask_ratio,
+            dim_feedforward=self.dim_feedforward, max_tokens=self._max_tokens(),
+            head=self._make_head(self.d_model), dropout=self.dropout, norm_first=self.norm_first,
+            pooling=self.pooling, mask_ratio=self.mask_ratio,
         )
 
     @property
@@ -313,62 +196,25 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         return self.d_model
 
     # ------------------------------------------------------------------ chunked evaluation
-    def _run(self, X, *outputs):
-        """Yield ``(outs, mask)`` per chunk of ``X``: a list with the module's output for each name
-        in ``outputs`` (:class:`~sktransformer.nn.TransformerAutoencoder`'s ``output``), computed on
-        the same chunk, and the token mask (n, T).
-        """
-        import torch
-
-        check_is_fitted(self, "net_")
-        X = self._check_X(X, reset=False)
-        module = self.net_.module_
-        try:
-            for start in range(0, len(X), CHUNK_SIZE):
-                chunk = X.iloc[start:start + CHUNK_SIZE] if _is_pandas(X, "DataFrame") else X[start:start + CHUNK_SIZE]
-                inputs, _ = self._encode(chunk)
-                mask = inputs.get("attention_mask")
-                n = len(chunk)
-                width = mask.shape[1] if mask is not None else self._max_tokens()
-                if mask is None:
-                    mask = np.ones((n, width), dtype=bool)
-                rows = prediction_rows(n, mask, self.net_.batch_size)
-                inputs = {k: v[rows] for k, v in inputs.items()}
-                outs = []
-                for output in outputs:
-                    module.output = output
-                    batches = []
-                    with torch.inference_mode():
-                        for b in self.net_.forward_iter(inputs, training=False, device="cpu"):
-                            b = b.numpy().astype(np.float64)
-                            if output != "latent" and b.shape[1] < width:  # batch trimmed to its longest row
-                                pad = [(0, 0), (0, width - b.shape[1])] + [(0, 0)] * (b.ndim - 2)
-                                b = np.pad(b, pad)
-                            batches.append(b)
-                    ran = np.concatenate(batches, axis=0)[:n]
-                    out = np.empty_like(ran)
-                    out[rows[:n]] = ran
-                    outs.append(out)
-                yield outs, mask
-        finally:
-            module.output = "errors"
+    def _run(self, X, *methods):
+        """Yield ``(outs, mask)`` per chunk of ``X``: the module's ``methods``
+        (:class:`~sktransformer.nn.TransformerAutoencoder`'s ``errors``, ``latent``,
+        ``reconstruct``, ``repairs``) on the chunk, as float64, and its token mask (n, T)."""
+        for outs, inputs in self._predict_chunks(X, method=methods):
+            mask = inputs.get("attention_mask")
+            if mask is None:  # a table: every row has one token per column
+                mask = np.ones((len(outs[0]), self._max_tokens()), dtype=bool)
+            yield [out.astype(np.float64) for out in outs], mask
 
     def _scaled(self, err, mask):
         """Errors of one chunk in the units of ``error_scale_`` (tables), NaN on padding."""
-        scale = getattr(self, "error_scale_", None)
-        if scale is not None:
-            err = err / scale
+        if self.error_scale_ is not None:
+            err = err / self.error_scale_
         return np.where(mask, err, np.nan)
 
     def _token_errors(self, X):
         """Per-token errors, NaN-padded to the longest row: (n, T)."""
         return _pad_concat([self._scaled(err, mask) for (err,), mask in self._run(X, "errors")])
-
-    @staticmethod
-    def _density_features(errors, code):
-        """Rows' ``[latent code, log mean error]`` (n, C + 1) from token errors (n, T) and codes (n, C)."""
-        mean_error = np.nanmean(errors, axis=1)
-        return np.column_stack([code, np.log(np.maximum(mean_error, _TINY))])
 
     def _contributions(self, X):
         """Per-token shares of each row's anomaly score ``-score_samples`` (n, T), NaN on padding.
@@ -384,7 +230,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             counts = np.sum(~np.isnan(errors), axis=1, keepdims=True)
             return errors / np.maximum(counts, 1)
         parts = []
-        for (err, code, repairs), mask in self._run(X, "errors", "latent", "repair"):
+        for (err, code, repairs), mask in self._run(X, "errors", "latent", "repairs"):
             distance = self._density_distance(self._scaled(err, mask), code)
             T = mask.shape[1]
             drops = np.zeros(mask.shape)
@@ -400,7 +246,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
 
     def _density_distance(self, errors, code):
         """Squared Mahalanobis distance of ``[code, log mean error]`` under the fitted Gaussian."""
-        return _mahalanobis(self._density_features(errors, code), self.density_mean_, self.density_precision_)
+        return self.density_.mahalanobis(_density_features(errors, code))
 
     # ------------------------------------------------------------------ outlier API
     def score_samples(self, X):
@@ -467,7 +313,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         """Permutation from token order (numeric then categorical) to the input's column order."""
         enc = self.encoder_
         tokens = list(enc.numeric_columns_) + list(enc.categorical_columns_)
-        if not getattr(enc, "_fitted_on_frame", False):
+        if not enc._fitted_on_frame:
             return np.arange(len(tokens))
         position = {c: i for i, c in enumerate(tokens)}
         columns = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else tokens
@@ -509,7 +355,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             ``(n_samples, n_steps, n_features)`` in original units (NaN on padding). Text: the
             rebuilt subword tokens, a list of lists of str.
         """
-        parts = [(out, mask) for (out,), mask in self._run(X, "reconstruction")]
+        parts = [(out, mask) for (out,), mask in self._run(X, "reconstruct")]
         enc = self.encoder_
         if self.input_mode_ == "text":
             return [
@@ -527,7 +373,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         n_num = enc.n_numeric_
         if enc.scale == "standard":
             rec[:, :n_num] = rec[:, :n_num] * enc.scale_ + enc.mean_
-        if not getattr(enc, "_fitted_on_frame", False):
+        if not enc._fitted_on_frame:
             return rec
         import pandas as pd
 
@@ -551,40 +397,10 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
 _TINY = 1e-12  # floor of the mean error before its log
 
 
-def _mahalanobis(v, mean, precision):
-    """Squared Mahalanobis distance of each row of ``v`` (n, d)."""
-    d = v - mean
-    return np.einsum("ij,jk,ik->i", d, precision, d)
-
-
-def _fit_gaussian(v, ridge=1e-3):
-    """Mean and precision of a Gaussian fitted to the rows of ``v``, robust to outliers among them.
-
-    A first fit on all rows is followed by one reweighting step, as in the reweighted minimum
-    covariance determinant: the Gaussian is refitted on the rows whose squared distance is within
-    the 97.5% chi-square quantile, after scaling the distances so that their median matches the
-    chi-square median. Outliers in the training set then do not widen the Gaussian that is meant
-    to describe the normal rows. The covariance gets ``ridge`` times its mean variance added to the
-    diagonal, so a few rows or a constant direction stay invertible.
-    """
-    from scipy.stats import chi2
-
-    mean, precision = _gaussian(v, ridge)
-    dist = _mahalanobis(v, mean, precision)
-    dof = v.shape[1]
-    cutoff = np.median(dist) * chi2.ppf(0.975, dof) / chi2.ppf(0.5, dof)
-    keep = dist <= cutoff
-    if 1 < keep.sum() < len(v):
-        mean, precision = _gaussian(v[keep], ridge)
-    return mean, precision
-
-
-def _gaussian(v, ridge):
-    mean = v.mean(axis=0)
-    cov = np.atleast_2d(np.cov(v - mean, rowvar=False)) if len(v) > 1 else np.zeros((v.shape[1],) * 2)
-    level = float(np.trace(cov)) / len(cov)
-    cov = cov + max(ridge * level, _TINY) * np.eye(len(cov))
-    return mean, np.linalg.inv(cov)
+def _density_features(errors, code):
+    """Rows' ``[latent code, log mean error]`` (n, C + 1) from token errors (n, T) and codes (n, C)."""
+    mean_error = np.nanmean(errors, axis=1)
+    return np.column_stack([code, np.log(np.maximum(mean_error, _TINY))])
 
 
 def _pad_concat(parts):

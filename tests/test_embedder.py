@@ -110,7 +110,7 @@ def test_fine_tuning_from_scratch_trains_the_transformer_without_a_wide_part(mon
 
 # ---------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("X, match", [
-    (np.zeros((3, 2)), "embeds text.*tabular"),
+    (np.zeros((3, 2)), "takes text input.*tabular"),
     ([1, 2, 3], "1D list of numbers"),
     (["ok", 3], "item 1 is a int"),
     (["ok", None], "item 1 is missing"),
@@ -133,7 +133,7 @@ def test_empty_strings_get_a_vector(tiny_bert):
 def test_long_texts_are_truncated_documented(tiny_bert):
     emb = TransformerEmbedder(tiny_bert, max_length=8, cache=False).fit(["x"])
     long = "good film " * 50
-    with pytest.warns(UserWarning, match="1 of 2 texts were longer than max_length=8"):
+    with pytest.warns(UserWarning, match="1 of 2 inputs were longer than max_length=8 tokens"):
         E = emb.transform([long, "good"])
     # only the first 8 tokens count: whatever follows them is dropped
     with pytest.warns(UserWarning):
@@ -196,14 +196,14 @@ def test_verbose_shows_a_progress_bar(tiny_bert, capsys):
 
 
 def test_auto_epochs_follow_the_step_budget(monkeypatch, text_data, tiny_bert):
-    """max_epochs="auto": the MLM runs about _auto_steps gradient steps; fine-tuning a backbone, one pass."""
-    from sktransformer._net import auto_epochs
+    """max_epochs="auto": the MLM runs about its row's gradient steps; fine-tuning a backbone, one pass."""
+    from sktransformer import _base
 
     X, y = text_data
-    monkeypatch.setattr(TransformerEmbedder, "_auto_steps", 40)
+    monkeypatch.setitem(_base.TRAINING, ("embedder", "text"), _base.Budget(40))
     emb = TransformerEmbedder(None, d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, batch_size=32,
                               cache=False, random_state=0).fit(X)
-    assert len(emb.history_) == auto_epochs(len(X), 32, target_steps=40) == 4
+    assert len(emb.history_) == round(40 / np.ceil(len(X) / 32)) == 4
     tuned = TransformerEmbedder(tiny_bert, fine_tune=True, batch_size=32, cache=False, random_state=0).fit(X, y)
     assert len(tuned.history_) == 1
 
@@ -220,7 +220,7 @@ def test_embedder_saved_for_cuda_loads_on_cpu(tmp_path, text_data):
     emb = TransformerEmbedder(None, d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, max_epochs=1,
                               cache=False, random_state=0).fit(X)
     expected = emb.transform(X[:20])
-    emb._device = "cuda"  # what an embedder fitted with device="cuda" carries (its model_ would be on the GPU)
+    emb.net_.device = "cuda"  # what an embedder fitted with device="cuda" carries
     path = tmp_path / "emb.joblib"
     joblib.dump(emb, path)
     code = (
@@ -229,8 +229,8 @@ def test_embedder_saved_for_cuda_loads_on_cpu(tmp_path, text_data):
         "with warnings.catch_warnings(record=True) as w:\n"
         "    warnings.simplefilter('always')\n"
         f"    emb = joblib.load({str(path)!r})\n"
-        "assert any('does not have' in str(x.message) for x in w), [str(x.message) for x in w]\n"
-        "print(emb._device)\n"
+        "assert any('CUDA' in str(x.message) for x in w), [str(x.message) for x in w]\n"
+        "print(emb.net_.device)\n"
         f"np.save({str(tmp_path / 'out.npy')!r}, emb.transform(emb_texts := {list(X[:20])!r}))\n"
     )
     env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sktransformer import TransformerClassifier, TransformerRegressor
-from sktransformer._pretrained import BackboneNotFoundError, backbone_info, resolve_backbone
+from sktransformer._backbone import BackboneNotFoundError, backbone_info, resolve_backbone
 
 FAST = dict(max_epochs=2, batch_size=32, lr=1e-2, random_state=0)
 
@@ -60,13 +60,13 @@ def test_classifier_fine_tunes_a_backbone(tiny_bert, text_data):
     np.testing.assert_array_equal(again.predict_proba(X[:10]), proba)  # same seed, same model
     groups = clf.net_.optimizer_.param_groups
     assert sorted(g.get("initial_lr", g["lr"]) for g in groups) == [pytest.approx(1e-2 / 20), pytest.approx(1e-2)]
-    assert "lr_schedule" not in dict(clf.net_.callbacks_)  # lr_schedule="auto": constant with a backbone
+    assert "LRScheduler" not in dict(clf.net_.callbacks_)  # a backbone: a constant rate
 
 
 def test_backbone_lr_and_freezing(tiny_bert, text_data):
     import torch
 
-    from sktransformer._pretrained import backbone_info, load_backbone_module
+    from sktransformer._backbone import backbone_info, load_backbone_module
 
     X, y = text_data
     original = load_backbone_module(backbone_info(tiny_bert), shared=True).state_dict()
@@ -125,7 +125,7 @@ def test_model_id_in_local_hf_cache(tiny_bert, tmp_path, monkeypatch):
 def test_freeze_zero_freezes_only_the_embeddings_and_all_turns_dropout_off(tiny_bert, text_data):
     import torch
 
-    from sktransformer._pretrained import backbone_info, load_backbone_module
+    from sktransformer._backbone import backbone_info, load_backbone_module
 
     X, y = text_data
     original = load_backbone_module(backbone_info(tiny_bert), shared=True).state_dict()

