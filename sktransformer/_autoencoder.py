@@ -309,16 +309,6 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             return np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
         return None
 
-    def _token_to_input_order(self):
-        """Permutation from token order (numeric then categorical) to the input's column order."""
-        enc = self.encoder_
-        tokens = list(enc.numeric_columns_) + list(enc.categorical_columns_)
-        if not enc._fitted_on_frame:
-            return np.arange(len(tokens))
-        position = {c: i for i, c in enumerate(tokens)}
-        columns = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else tokens
-        return np.array([position[c] for c in columns])
-
     def reconstruction_errors(self, X):
         """Reconstruction error of every column (tables), step (sequences) or token (text).
 
@@ -341,7 +331,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         """
         errors = self._token_errors(X)
         if self.input_mode_ == "tabular":
-            errors = errors[:, self._token_to_input_order()]
+            errors = errors[:, self.encoder_.input_order_]
         return errors
 
     def reconstruct(self, X):
@@ -363,30 +353,12 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                 for out, mask in parts for row, m in zip(out, mask)
             ]
         if self.input_mode_ == "sequence":
-            outs = []
-            for out, mask in parts:
-                rec = out * enc.scale_ + enc.mean_  # (n, T, F)
-                rec[~mask] = np.nan
-                outs.append(rec)
-            return _pad_concat(outs)
+            return _pad_concat([enc.inverse_transform(out, mask) for out, mask in parts])
         rec = np.concatenate([out for out, _ in parts], axis=0)  # (n, T) scaled numbers, then codes
-        n_num = enc.n_numeric_
-        if enc.scale == "standard":
-            rec[:, :n_num] = rec[:, :n_num] * enc.scale_ + enc.mean_
-        if not enc._fitted_on_frame:
-            return rec
-        import pandas as pd
-
-        frame = pd.DataFrame({c: rec[:, j] for j, c in enumerate(enc.numeric_columns_)})
-        for j, (column, cats) in enumerate(zip(enc.categorical_columns_, enc.categories_)):
-            codes = rec[:, n_num + j].astype(int)
-            values = np.asarray(cats, dtype=object)
-            frame[column] = [values[c - 1] if c > 0 else None for c in codes]
-        columns = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else frame.columns
-        frame = frame[columns]
+        table = enc.inverse_transform(rec[:, :enc.n_numeric_], rec[:, enc.n_numeric_:])
         if _is_pandas(X, "DataFrame"):
-            frame.index = X.index
-        return frame
+            table.index = X.index
+        return table
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -85,7 +85,7 @@ def anomaly_contributions(estimator, X):
         )
     contributions = estimator._contributions(X)
     if estimator.input_mode_ == "tabular":
-        contributions = contributions[:, estimator._token_to_input_order()]
+        contributions = contributions[:, estimator.encoder_.input_order_]
     names = estimator._feature_names()
     if names is None:
         prefix = "token" if estimator.input_mode_ == "text" else "step"

@@ -149,6 +149,12 @@ class SequenceEncoder:
         attention_mask = np.arange(T) < np.minimum(lengths, T)[:, None]  # (n, T)
         return {"x_seq": x_seq, "attention_mask": attention_mask}
 
+    def inverse_transform(self, x_seq, attention_mask):
+        """Scaled steps back to original units: (n, T, F) float64, NaN on padding."""
+        out = np.asarray(x_seq, dtype=np.float64) * self.scale_ + self.mean_  # (n, T, F)
+        out[~np.asarray(attention_mask, dtype=bool)] = np.nan
+        return out
+
     def _check_features(self, n_features):
         if n_features != self.n_features_:
             raise ValueError(

@@ -61,6 +61,9 @@ class TabularEncoder:
         for an array).
     n_features_ : int
         Total number of columns (tokens).
+    input_order_ : ndarray of shape (n_features_,)
+        The token of each input column, in the input's column order: ``tokens[:, input_order_]``
+        puts per-token values back in the order of ``X``'s columns.
     mean_, scale_ : ndarray of shape (n_numeric_,)
         Centring and scaling of numeric columns (``scale="standard"`` only; a
         :class:`~sklearn.preprocessing.StandardScaler`'s).
@@ -110,6 +113,8 @@ class TabularEncoder:
             self.categories_ = []
             names = [f"x{j}" for j in self.numeric_columns_]
         self.feature_names_ = [str(name) for name in names]
+        position = {c: i for i, c in enumerate(names)}
+        self.input_order_ = np.array([position[c] for c in (X.columns if self._fitted_on_frame else names)])
         self.n_numeric_ = len(self.numeric_columns_)
         self.cat_cardinalities_ = [len(cats) + 1 for cats in self.categories_]
         self.n_features_ = len(self.feature_names_)
@@ -166,6 +171,33 @@ class TabularEncoder:
         for j, (column, cats) in enumerate(zip(self.categorical_columns_, self.categories_)):
             x_cat[:, j] = cats.get_indexer(X[column].to_numpy(dtype=object)) + 1
         return {"x_num": x_num.astype(np.float32), "x_cat": x_cat}
+
+    def inverse_transform(self, x_num, x_cat):
+        """Tokens back to a table in ``X``'s column order and units.
+
+        Parameters
+        ----------
+        x_num : array of shape (n, n_numeric_)
+            Scaled numeric values (``scale="standard"`` or ``"none"``).
+        x_cat : array of shape (n, n_categorical)
+            Category codes; code 0 (unknown) gives ``None``.
+
+        Returns
+        -------
+        X : DataFrame (when fitted on one, columns in its order) or ndarray of shape (n, n_features_)
+        """
+        if self.quantile_transformer_ is not None:
+            x_num = self.quantile_transformer_.inverse_transform(x_num)
+        elif self.scale == "standard":
+            x_num = np.asarray(x_num, dtype=np.float64) * self.scale_ + self.mean_
+        if not self._fitted_on_frame:
+            return np.asarray(x_num, dtype=np.float64)
+        frame = pd.DataFrame({c: x_num[:, j] for j, c in enumerate(self.numeric_columns_)})
+        for j, (column, cats) in enumerate(zip(self.categorical_columns_, self.categories_)):
+            values = np.asarray([None] + list(cats), dtype=object)  # code k -> category k - 1
+            frame[column] = values[np.asarray(x_cat[:, j], dtype=np.int64)]
+        columns = self.numeric_columns_ + self.categorical_columns_
+        return frame[[columns[i] for i in self.input_order_]]
 
     @staticmethod
     def _check_array(X):

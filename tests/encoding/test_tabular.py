@@ -135,3 +135,18 @@ def test_categorical_columns_only():
     out = enc.transform(pd.DataFrame({"a": ["y", "z"], "b": ["u", None]}))
     assert out["x_num"].shape == (2, 0) and enc.n_numeric_ == 0
     assert out["x_cat"].tolist() == [[2, 1], [0, 0]]  # unknown "z" and missing values: code 0
+
+
+def test_inverse_transform_gives_back_the_table_in_its_column_order():
+    X = pd.DataFrame({"city": ["Paris", "Rome", None], "age": [20.0, 40.0, 30.0], 3: [1, 0, 1]})
+    enc = TabularEncoder().fit(X)
+    assert enc.feature_names_ == ["age", "3", "city"]  # tokens: numeric columns first
+    out = enc.transform(pd.DataFrame({"city": ["Rome", "Oslo", "Paris"], "age": [25.0, 40.0, 20.0], 3: [0, 1, 1]}))
+    back = enc.inverse_transform(out["x_num"], out["x_cat"])
+    assert list(back.columns) == ["city", "age", 3]  # the input's order, non-str names included
+    assert back["city"].tolist() == ["Rome", None, "Paris"]  # an unknown category comes back as None
+    np.testing.assert_allclose(back["age"], [25.0, 40.0, 20.0], rtol=1e-6)
+    np.testing.assert_array_equal(enc.input_order_, [2, 0, 1])
+    arr = np.random.RandomState(0).normal(3.0, 2.0, size=(5, 2))
+    enc = TabularEncoder().fit(arr)
+    np.testing.assert_allclose(enc.inverse_transform(enc.transform(arr)["x_num"], None), arr, rtol=1e-6)
