@@ -195,7 +195,7 @@ class TabularEncoder:
         frame = pd.DataFrame({c: x_num[:, j] for j, c in enumerate(self.numeric_columns_)})
         for j, (column, cats) in enumerate(zip(self.categorical_columns_, self.categories_)):
             values = np.asarray([None] + list(cats), dtype=object)  # code k -> category k - 1
-            frame[column] = values[np.asarray(x_cat[:, j], dtype=np.int64)]
+            frame[column] = pd.Series(values[np.asarray(x_cat[:, j], dtype=np.int64)], dtype=object)
         columns = self.numeric_columns_ + self.categorical_columns_
         return frame[[columns[i] for i in self.input_order_]]
 
