@@ -97,6 +97,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     """
 
     _task = "autoencoder"
+    _min_samples = 2  # the threshold (offset_) and the density need a spread of training scores
     _parameter_constraints = {
         **TransformerBase._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],

@@ -44,7 +44,8 @@ class BackboneInfo:
     ``max_length``: the token budget the model was trained with (``sentence_bert_config.json``,
     else ``min(tokenizer model_max_length, max_position_embeddings, 512)``); ``pooling`` and
     ``normalize``: the sentence-transformers settings saved with the model (``None`` when the
-    folder has none).
+    folder has none); ``max_positions``: the most tokens the model can read at all (its
+    ``max_position_embeddings``; ``None`` when its config does not say).
     """
 
     path: str
@@ -53,6 +54,7 @@ class BackboneInfo:
     hidden_size: int
     pooling: str = None
     normalize: bool = None
+    max_positions: int = None
 
 
 def _default_model_folder():
@@ -171,7 +173,9 @@ def backbone_info(spec):
                         pooling = mode
                         break
     name = str(spec) if str(spec).strip().lower() not in _DEFAULT_NAMES else DEFAULT_MODEL
+    positions = config.get("max_position_embeddings")
     return BackboneInfo(path=folder, name=name, max_length=int(max_length), hidden_size=int(hidden),
+                        max_positions=int(positions) if isinstance(positions, int) and positions > 0 else None,
                         pooling=pooling, normalize=normalize)
 
 
@@ -262,6 +266,12 @@ class Backbone:
         from .encoding import PretrainedTextEncoder
 
         limit = self.info.max_length if max_length is None else max_length
+        if self.info.max_positions is not None and limit > self.info.max_positions:
+            raise ValueError(
+                f"max_length={limit}, but the backbone {self.info.name!r} reads at most "
+                f"{self.info.max_positions} tokens; set max_length to {self.info.max_positions} or less "
+                "(or None for the model's own limit)."
+            )
         return PretrainedTextEncoder.from_folder(self.info.path, limit)
 
     def make_module(self, shared=False):

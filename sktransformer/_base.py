@@ -18,7 +18,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backbone import BACKBONE_CONSTRAINTS, Backbone
-from ._validation import _is_pandas, check_same_length, check_sequences, check_text, detect_input_mode
+from ._validation import (
+    _is_pandas, check_column_dtypes, check_same_length, check_sequences, check_text, detect_input_mode,
+    free_text_columns,
+)
 
 #: Rows encoded and run through the model at a time by the prediction loop: memory stays flat in n.
 CHUNK_SIZE = 4096
@@ -142,6 +145,8 @@ class TransformerBase(BaseEstimator):
     _task = None
     #: Input modes the estimator accepts.
     _input_modes = ("text", "tabular", "sequence")
+    #: Fewest training rows ``fit`` accepts.
+    _min_samples = 1
 
     #: Parameters every estimator declares (each adds its own).
     _parameter_constraints = {
@@ -276,9 +281,36 @@ class TransformerBase(BaseEstimator):
         return self
 
     def _check_hyperparameters(self):
+        import torch
+        from skorch.callbacks import Callback
+
         self._validate_params()
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
+        if isinstance(self.optimizer, type) and not issubclass(self.optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                f"optimizer={self.optimizer!r} is not a torch optimizer; pass 'adamw', 'adam', 'sgd' or a "
+                "torch.optim.Optimizer subclass such as torch.optim.AdamW."
+            )
+        if isinstance(self.optimizer, type) and self.weight_decay:
+            import inspect
+
+            if "weight_decay" not in inspect.signature(self.optimizer).parameters:
+                raise ValueError(
+                    f"optimizer={self.optimizer.__name__} takes no weight decay, but weight_decay="
+                    f"{self.weight_decay}; set weight_decay=0 with this optimizer."
+                )
+        for i, cb in enumerate(self.callbacks or []):
+            named = isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str)
+            if not isinstance(cb[1] if named else cb, Callback):
+                raise TypeError(
+                    f"callbacks[{i}] is {cb!r}; each item must be a skorch callback (an instance, such as "
+                    "skorch.callbacks.EarlyStopping()) or a (name, callback) pair."
+                )
+
+    def _divergence_hint(self):
+        """What to change when the training loss turns NaN or infinite."""
+        return f"Lower lr (now {self.lr}) or check the scale of the inputs."
 
     def _uses_wide(self, wide):
         """``wide`` resolved for ``input_mode_``: ``"auto"`` adds the wide part to text only."""
@@ -295,7 +327,7 @@ class TransformerBase(BaseEstimator):
         import torch
         from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 
-        from ._net import silent
+        from ._net import FiniteLoss, silent
         from .callbacks import InputNoise, WeightAverage
 
         defaults = []
@@ -315,6 +347,7 @@ class TransformerBase(BaseEstimator):
             )
         callbacks = user + [(type(cb).__name__, cb) for cb in defaults if type(cb) not in user_classes]
         sink = print if self.verbose else silent
+        callbacks.append(("finite_loss", FiniteLoss(self._divergence_hint())))
         if early:
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor="valid_loss", patience=self.n_iter_no_change, load_best=True, sink=sink)))
@@ -345,22 +378,38 @@ class TransformerBase(BaseEstimator):
                 f"{self.input_mode_} input; pass the same kind of data as in fit."
             )
         if mode == "text":
-            return check_text(X)
-        if mode == "sequence":
-            seqs = check_sequences(X, n_features=None if reset else self.n_features_in_)
+            X = check_text(X)
+        elif mode == "sequence":
+            X = check_sequences(X, n_features=None if reset else self.n_features_in_)
             if reset:
-                self.n_features_in_ = seqs.shape[2] if isinstance(seqs, np.ndarray) else seqs[0].shape[1]
-            return seqs
-        if _is_pandas(X, "DataFrame"):
+                self.n_features_in_ = X.shape[2] if isinstance(X, np.ndarray) else X[0].shape[1]
+        elif _is_pandas(X, "DataFrame"):
             validate_data(self, X, reset=reset, skip_check_array=True)
-            return self._check_frame(X)
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            X = self._check_frame(X, reset)
+        else:
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        if reset and len(X) < self._min_samples:
+            raise ValueError(
+                f"{type(self).__name__} needs at least {self._min_samples} samples to fit; got "
+                f"{len(X)} sample{'s' if len(X) != 1 else ''}."
+            )
+        return X
 
-    def _check_frame(self, X):
+    def _check_frame(self, X, reset):
         if X.shape[0] == 0:
             raise ValueError("X is empty: found 0 samples, a minimum of 1 is required.")
         if X.shape[1] == 0:
             raise ValueError("X has 0 features, a minimum of 1 is required.")
+        check_column_dtypes(X)
+        text = free_text_columns(X) if reset else []
+        if text:
+            warnings.warn(
+                f"Columns {text} look like free text, but a table takes each distinct value of a text column "
+                "as one category, so the model learns little from them. Embed them instead: "
+                "ColumnTransformer([('text', TransformerEmbedder(), <column name>), ...]) before a "
+                "classifier or regressor.",
+                UserWarning, stacklevel=4,
+            )
         numeric = X.select_dtypes(include=["number", "bool"])
         if numeric.shape[1]:
             values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)

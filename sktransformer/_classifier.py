@@ -100,10 +100,17 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
             unknown = set(self.class_weight) - set(self.classes_.tolist())
             if unknown:
                 raise ValueError(f"class_weight has labels {sorted(unknown, key=str)} that are not in y.")
-            weights = np.array([self.class_weight.get(c, 1.0) for c in self.classes_.tolist()])
+            weights = np.array([self.class_weight.get(c, 1.0) for c in self.classes_.tolist()], dtype=np.float64)
+            if not (np.isfinite(weights).all() and (weights >= 0).all() and weights.any()):
+                raise ValueError(
+                    f"class_weight={self.class_weight!r}: weights must be finite and >= 0, and not all 0."
+                )
         else:
             weights = compute_class_weight(self.class_weight, classes=np.arange(len(self.classes_)), y=y_net)
         return torch.nn.CrossEntropyLoss, {"weight": torch.as_tensor(weights, dtype=torch.float32)}
+
+    def _divergence_hint(self):
+        return f"Lower lr (now {self.lr}), check class_weight (now {self.class_weight!r}) or the scale of the inputs."
 
     def _stratified_split(self):
         return True

@@ -6,6 +6,7 @@ head) is passed in. Nothing here knows about text, tables or sequences.
 
 import numpy as np
 import torch
+from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 from torch.utils.data import default_collate
 
@@ -147,6 +148,25 @@ def initialize_for_inference(net):
     net._initialize_history()
     net.initialized_ = True
     return net
+
+
+class FiniteLoss(Callback):
+    """Stop training with a ``ValueError`` as soon as a batch's loss is not finite.
+
+    A NaN or infinite loss (a learning rate far too large, weights that make the loss unbounded)
+    would otherwise train on and leave a model whose every output is NaN: ``predict`` would return
+    one class for every row. ``hint`` tells the user what to change.
+    """
+
+    def __init__(self, hint):
+        self.hint = hint
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        if loss is not None and not torch.isfinite(loss).all():
+            raise ValueError(
+                f"The {'training' if training else 'validation'} loss became {float(loss)} in epoch "
+                f"{len(net.history)}: training diverged. {self.hint}"
+            )
 
 
 def silent(*args, **kwargs):

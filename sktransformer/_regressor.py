@@ -68,7 +68,13 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
         self.y_mean_ = y2.mean(axis=0)
         scale = y2.std(axis=0)
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
-        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+        y_net = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+        if not (np.isfinite(self.y_scale_).all() and np.isfinite(y_net).all()):
+            raise ValueError(
+                "y is too large to standardise (its variance overflows float64); divide it by a "
+                "constant (or take its logarithm) before fit."
+            )
+        return y_net
 
     def _n_outputs(self):
         return self.n_outputs_

@@ -94,6 +94,41 @@ def detect_input_mode(X, name="X"):
     )
 
 
+def check_column_dtypes(X):
+    """Reject DataFrame columns no token can take as they are: dates, durations, complex numbers."""
+    import pandas as pd
+
+    when = [c for c in X.columns if pd.api.types.is_datetime64_any_dtype(X[c].dtype)
+            or pd.api.types.is_timedelta64_dtype(X[c].dtype) or isinstance(X[c].dtype, pd.PeriodDtype)]
+    if when:
+        raise ValueError(
+            f"Columns {when} hold dates or durations, which have no encoding here yet; turn each into "
+            "numbers first (e.g. df[col].dt.year, df[col].dt.dayofweek, or seconds since a reference date)."
+        )
+    complex_ = [c for c in X.columns if pd.api.types.is_complex_dtype(X[c].dtype)]
+    if complex_:
+        raise ValueError(
+            f"Columns {complex_} hold complex numbers; pass their real and imaginary parts (np.real, np.imag) "
+            "as two columns."
+        )
+
+
+def free_text_columns(X, min_words=3, min_distinct=0.5):
+    """Columns of the DataFrame ``X`` whose values read as free text: str values of at least
+    ``min_words`` words on average, at least ``min_distinct`` of them distinct."""
+    found = []
+    for column in X.columns:
+        if X[column].dtype.kind not in "OSU" and str(X[column].dtype) not in ("string", "str"):
+            continue
+        values = [v for v in X[column].dropna().tolist() if isinstance(v, str)]
+        if len(values) < 5:
+            continue
+        words = np.mean([len(v.split()) for v in values])
+        if words >= min_words and len(set(values)) >= min_distinct * len(values):
+            found.append(column)
+    return found
+
+
 def check_text(X, name="X"):
     """Return ``X`` as a list of ``str``; reject empty input, ``None`` and non-``str`` items."""
     items = X.tolist() if hasattr(X, "tolist") else list(X)
@@ -106,6 +141,14 @@ def check_text(X, name="X"):
             else:
                 what = f"a {type(item).__name__} ({item!r:.40})"
             raise TypeError(f"{name} must contain only str for text input; item {i} is {what}.")
+    for i, item in enumerate(items):
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"{name}[{i}] is not valid Unicode text: {exc.reason} at position {exc.start}. Clean it "
+                "first, e.g. text.encode('utf-8', 'replace').decode('utf-8')."
+            ) from None
     return [str(t) for t in items]
 
 

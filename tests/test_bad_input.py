@@ -174,3 +174,105 @@ def test_user_data_not_modified():
     TransformerClassifier(**TINY).fit(texts, [0, 1, 0, 1])
     pd.testing.assert_frame_equal(frame, before)
     assert texts == ["b", "a", "c", "d"]
+
+
+# ----------------------------------------------------------------- cases that used to pass silently
+def test_a_diverging_loss_stops_fit_naming_lr():
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=r"training diverged.*lr \(now 1e\+30\).*class_weight"):
+        TransformerClassifier(**{**TINY, "max_epochs": 3, "lr": 1e30}).fit(X, y)
+
+
+@pytest.mark.parametrize("weights", [{0: -1.0, 1: 1.0}, {0: 0.0, 1: 0.0}, {0: np.inf, 1: 1.0}])
+def test_class_weights_must_be_finite_and_non_negative(weights):
+    with pytest.raises(ValueError, match="class_weight=.*finite and >= 0"):
+        TransformerClassifier(**{**TINY, "class_weight": weights}).fit(np.ones((4, 2)), [0, 1, 0, 1])
+
+
+def test_values_that_overflow_float32_are_rejected_at_fit_and_predict():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 2))
+    y = np.arange(20) % 2
+    clf = TransformerClassifier(**TINY).fit(X, y)
+    far = X[:2].copy()
+    far[1, 1] = 1e39
+    with pytest.raises(ValueError, match=r"columns \[1\] too large for the model"):
+        clf.predict(far)
+    huge = X.copy()
+    huge[:, 0] *= 1e300
+    with pytest.raises(ValueError, match=r"columns \[0\]"):
+        TransformerClassifier(**TINY).fit(huge, y)
+
+
+def test_regression_targets_too_large_to_standardise():
+    X = np.random.RandomState(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="y is too large to standardise"):
+        TransformerRegressor(**TINY).fit(X, np.arange(10.0) * 1e200)
+
+
+@pytest.mark.parametrize("column, match", [
+    (pd.date_range("2024-01-01", periods=6), "dates or durations"),
+    (pd.to_timedelta(np.arange(6), unit="D"), "dates or durations"),
+    (np.arange(6) + 1j, "complex numbers"),
+])
+def test_date_and_complex_columns_get_a_clear_error(column, match):
+    frame = pd.DataFrame({"x": np.arange(6.0), "when": column})
+    with pytest.raises(ValueError, match=rf"\['when'\] .*{match}"):
+        TransformerClassifier(**TINY).fit(frame, [0, 1] * 3)
+
+
+def test_a_column_that_changes_kind_at_predict_is_an_error():
+    frame = pd.DataFrame({"num": np.arange(6.0), "cat": list("abcabc")})
+    clf = TransformerClassifier(**TINY).fit(frame, [0, 1] * 3)
+    with pytest.raises(ValueError, match=r"\['num'\] changed kind"):
+        clf.predict(frame.assign(num=frame["num"].astype(str)))
+    with pytest.raises(ValueError, match=r"\['cat'\] changed kind"):
+        clf.predict(frame.assign(cat=np.arange(6)))
+    assert len(clf.predict(frame.assign(cat=None))) == 6  # a column of missing values is still a category
+
+
+@pytest.mark.parametrize("texts", [["", "", ""], ["  ", "\n", ""]])
+def test_empty_vocabulary(texts):
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        TransformerClassifier(**TINY).fit(texts, [0, 1, 0])
+
+
+def test_the_autoencoder_needs_two_rows():
+    with pytest.raises(ValueError, match="at least 2 samples.*got 1 sample"):
+        AttentionAutoencoder(**TINY).fit(np.ones((1, 3)))
+
+
+def test_max_length_beyond_the_backbone_positions(tiny_bert):
+    with pytest.raises(ValueError, match="max_length=1000.*reads at most 64 tokens"):
+        TransformerClassifier(backbone=tiny_bert, max_length=1000, max_epochs=1).fit(["a b", "c d"], [0, 1])
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"optimizer": str}, TypeError, "optimizer=.*not a torch optimizer"),
+    ({"optimizer": __import__("torch").optim.LBFGS}, ValueError, "LBFGS takes no weight decay"),
+    ({"callbacks": ["x"]}, TypeError, r"callbacks\[0\] is 'x'"),
+    ({"callbacks": [("name", 3)]}, TypeError, r"callbacks\[0\]"),
+])
+def test_optimizer_and_callbacks_are_checked_before_training(params, error, match):
+    with pytest.raises(error, match=match):
+        TransformerClassifier(**{**TINY, **params}).fit(np.ones((4, 2)), [0, 1, 0, 1])
+
+
+def test_a_free_text_column_in_a_table_gets_a_warning_with_the_recipe():
+    rng = np.random.RandomState(0)
+    words = ["great", "poor", "battery", "screen", "fast", "slow", "cheap", "sturdy"]
+    reviews = [" ".join(rng.choice(words, size=6)) for _ in range(30)]
+    frame = pd.DataFrame({"age": rng.normal(size=30), "review": reviews, "colour": ["red", "blue"] * 15})
+    with pytest.warns(UserWarning, match=r"\['review'\] look like free text.*TransformerEmbedder"):
+        TransformerClassifier(**TINY).fit(frame, np.arange(30) % 2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # short categories are no free text
+        TransformerClassifier(**TINY).fit(frame.drop(columns="review"), np.arange(30) % 2)
+
+
+def test_a_lone_surrogate_in_a_text_is_named_by_its_index():
+    with pytest.raises(ValueError, match=r"X\[1\] is not valid Unicode text"):
+        TransformerClassifier(**TINY).fit(["good", "bad \ud800 film", "fine"], [0, 1, 0])

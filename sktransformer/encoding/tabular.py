@@ -127,6 +127,12 @@ class TabularEncoder:
             # NaN-aware; a constant column gets scale 1: it is only centred
             scaler = StandardScaler().fit(x_num)
             self.mean_, self.scale_ = scaler.mean_, scaler.scale_
+            too_large = ~(np.isfinite(self.mean_) & np.isfinite(self.scale_))
+            if too_large.any():
+                raise ValueError(
+                    f"X has values too large to scale in columns {self._names(too_large)} (their mean or "
+                    "variance overflows float64); divide those columns by a constant or take their logarithm."
+                )
         elif self.scale == "quantile" and self.n_numeric_:
             self.quantile_transformer_ = QuantileTransformer(
                 n_quantiles=max(1, min(1000, len(x_num))), output_distribution="normal", random_state=0
@@ -155,6 +161,14 @@ class TabularEncoder:
             missing = [c for c in self.numeric_columns_ + self.categorical_columns_ if c not in X.columns]
             if missing:
                 raise ValueError(f"X is missing columns seen in fit: {missing}.")
+            changed = [c for c in self.numeric_columns_ if not _is_numeric(X[c].dtype)] + [
+                c for c in self.categorical_columns_ if _is_numeric(X[c].dtype) and X[c].notna().any()
+            ]
+            if changed:
+                raise ValueError(
+                    f"Columns {changed} changed kind since fit (numbers in one, text or categories in the "
+                    "other); pass each column with the dtype it had in fit."
+                )
         else:
             X = self._check_array(X)
             if X.shape[1] != self.n_features_:
@@ -167,10 +181,19 @@ class TabularEncoder:
             x_num = self.quantile_transformer_.transform(x_num)
         # pandas' get_indexer, not OrdinalEncoder: a column may mix types (1 and "a"), which
         # scikit-learn's encoders reject; unknown and missing values get -1, then code 0
+        with np.errstate(over="ignore"):
+            x_num = x_num.astype(np.float32)
+        overflow = ~np.isfinite(x_num).all(axis=0)
+        if overflow.any():
+            raise ValueError(
+                f"X has values in columns {self._names(overflow)} too large for the model: scaled by their "
+                "column's spread in fit, they overflow float32 (3.4e38). Check those values (a unit or typing "
+                "error?), or rescale those columns."
+            )
         x_cat = np.zeros((len(X), len(self.categorical_columns_)), dtype=np.int64)
         for j, (column, cats) in enumerate(zip(self.categorical_columns_, self.categories_)):
             x_cat[:, j] = cats.get_indexer(X[column].to_numpy(dtype=object)) + 1
-        return {"x_num": x_num.astype(np.float32), "x_cat": x_cat}
+        return {"x_num": x_num, "x_cat": x_cat}
 
     def inverse_transform(self, x_num, x_cat):
         """Tokens back to a table in ``X``'s column order and units.
@@ -198,6 +221,10 @@ class TabularEncoder:
             frame[column] = pd.Series(values[np.asarray(x_cat[:, j], dtype=np.int64)], dtype=object)
         columns = self.numeric_columns_ + self.categorical_columns_
         return frame[[columns[i] for i in self.input_order_]]
+
+    def _names(self, numeric_mask):
+        """Names of the numeric columns picked by a boolean mask (for messages)."""
+        return [self.numeric_columns_[j] for j in np.flatnonzero(numeric_mask)]
 
     @staticmethod
     def _check_array(X):

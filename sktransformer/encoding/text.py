@@ -147,6 +147,11 @@ class TextEncoder:
         texts = _as_text_list(texts)
         tokenizer, trainer = self._build()
         tokenizer.train_from_iterator(texts, trainer=trainer, length=len(texts))
+        if tokenizer.get_vocab_size() <= len(SPECIAL_TOKENS):
+            raise ValueError(
+                "empty vocabulary: the training texts hold no token (every text is empty or white space); "
+                "pass texts with words in them."
+            )
         if self.algorithm == "wordpiece":
             tokenizer.model = models.WordPiece(
                 vocab=_wordpiece_vocab(tokenizer, texts, int(self.vocab_size)), unk_token="[UNK]"
