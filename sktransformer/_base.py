@@ -237,7 +237,7 @@ class TransformerBase(BaseEstimator):
 
         # 3. the training budget
         early = self.n_iter_no_change is not None
-        n_train = len(X) if not early else int(len(X) * (1 - self.validation_fraction))
+        n_train = self._check_validation_split(len(X), y_net) if early else len(X)
         kind = "pretrained" if backbone is not None else self.input_mode_
         max_epochs, budget = training_budget(self._task, kind, n_train, self.batch_size, self.max_epochs)
         self.n_truncated_ = 0
@@ -279,6 +279,33 @@ class TransformerBase(BaseEstimator):
                 initialize_for_inference(self.net_)
         self.history_ = self.net_.history
         return self
+
+    def _check_validation_split(self, n, y_net):
+        """Size early stopping's held-out split before any model work; return the training rows.
+
+        As scikit-learn's shuffle splits: ``ceil(n * validation_fraction)`` rows are held out. A
+        stratified split (the classifier's) needs every class in both parts.
+        """
+        n_valid = int(np.ceil(n * self.validation_fraction))
+        n_fit = n - n_valid
+        need = 1
+        if self._stratified_split():
+            counts = np.bincount(y_net)
+            need = len(counts)
+            if counts.min() < 2:
+                raise ValueError(
+                    f"n_iter_no_change={self.n_iter_no_change} turns early stopping on, which holds out rows of "
+                    f"every class, but class {self.classes_[counts.argmin()].tolist()!r} has {counts.min()} row; "
+                    "turn early stopping off (n_iter_no_change=None) or give each class at least 2 rows."
+                )
+        if n_valid < need or n_fit < need:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} of {n} rows holds out {n_valid} for early "
+                f"stopping and trains on {n_fit}; each part needs at least {need} (every class, for a "
+                "classifier). Choose another validation_fraction, or turn early stopping off "
+                "(n_iter_no_change=None)."
+            )
+        return n_fit
 
     def _check_hyperparameters(self):
         import torch

@@ -276,3 +276,20 @@ def test_a_free_text_column_in_a_table_gets_a_warning_with_the_recipe():
 def test_a_lone_surrogate_in_a_text_is_named_by_its_index():
     with pytest.raises(ValueError, match=r"X\[1\] is not valid Unicode text"):
         TransformerClassifier(**TINY).fit(["good", "bad \ud800 film", "fine"], [0, 1, 0])
+
+
+@pytest.mark.parametrize("n, fraction, match", [
+    (20, 0.99, r"validation_fraction=0.99 of 20 rows holds out 20 .* trains on 0"),
+    (4, 0.1, r"validation_fraction=0.1 of 4 rows holds out 1 .* at least 2"),
+])
+def test_the_early_stopping_split_is_sized_before_training(n, fraction, match):
+    X = np.random.RandomState(0).normal(size=(n, 2))
+    with pytest.raises(ValueError, match=match):
+        TransformerClassifier(**{**TINY, "n_iter_no_change": 2, "validation_fraction": fraction}).fit(X, np.arange(n) % 2)
+
+
+def test_early_stopping_needs_two_rows_of_each_class():
+    X = np.random.RandomState(0).normal(size=(11, 2))
+    y = np.r_[np.zeros(10, int), 1]
+    with pytest.raises(ValueError, match="class 1 has 1 row"):
+        TransformerClassifier(**{**TINY, "n_iter_no_change": 2}).fit(X, y)
