@@ -46,8 +46,8 @@ class LearnedPositions(nn.Module):
 
     Parameters
     ----------
-    max_len : int
-    d_model : int
+    max_len, d_model : int
+        Most positions, and the width of each position's vector.
 
     Examples
     --------
