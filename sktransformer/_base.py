@@ -193,9 +193,9 @@ class TransformerBase(BaseEstimator):
 
     def _net_class(self):
         """The skorch net class and its extra keyword arguments."""
-        from skorch import NeuralNet
+        from ._net import Net
 
-        return NeuralNet, {}
+        return Net, {}
 
     def _stratified_split(self):
         return False

@@ -116,11 +116,11 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         return True
 
     def _net_class(self):
-        from skorch import NeuralNetClassifier
+        from ._net import ClassifierNet
 
         # skorch's classifier makes net_.predict an argmax, so scorers such as
         # EpochScoring("accuracy") work in user callbacks; labels are encoded as 0..n_classes-1.
-        return NeuralNetClassifier, {"classes": np.arange(len(self.classes_))}
+        return ClassifierNet, {"classes": np.arange(len(self.classes_))}
 
     # ------------------------------------------------------------------ outputs
     def predict_proba(self, X):

@@ -6,6 +6,7 @@ head) is passed in. Nothing here knows about text, tables or sequences.
 
 import numpy as np
 import torch
+from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 from torch.utils.data import default_collate
@@ -133,6 +134,44 @@ def build_net(net_class, module, criterion, *, optimizer, lr, weight_decay, max_
         dataset=BatchDataset, iterator_train__shuffle=True, iterator_train__generator=generator,
         iterator_train__collate_fn=trim_collate, iterator_valid__collate_fn=trim_collate, **kwargs, **net_kwargs,
     )
+
+
+class _SameAsModule:
+    """Stands in a pickle for a net's ``module`` argument that is its fitted ``module_``."""
+
+
+class OneModuleCopy:
+    """Pickle a net's module once.
+
+    skorch pickles ``module_`` apart from the rest of the net (with ``torch.save``, so that a CUDA
+    net loads on a CPU), and the ``module`` argument with it, although the estimators pass an
+    instance and the two are one object: each pickle held the weights twice. Put this class before
+    skorch's net class in the bases.
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if state.get("module") is not None and state.get("module") is self.__dict__.get("module_"):
+            state["module"] = _SameAsModule
+        return state
+
+    def __setstate__(self, state):
+        same = state.get("module") is _SameAsModule
+        super().__setstate__(state)
+        if same:
+            self.module = self.module_
+
+
+class Net(OneModuleCopy, NeuralNet):
+    """skorch's ``NeuralNet`` that pickles its module once."""
+
+
+class ClassifierNet(OneModuleCopy, NeuralNetClassifier):
+    """skorch's ``NeuralNetClassifier`` that pickles its module once."""
+
+
+class RegressorNet(OneModuleCopy, NeuralNetRegressor):
+    """skorch's ``NeuralNetRegressor`` that pickles its module once."""
 
 
 def initialize_for_inference(net):

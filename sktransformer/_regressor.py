@@ -90,9 +90,9 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
         return torch.nn.MSELoss, {}
 
     def _net_class(self):
-        from skorch import NeuralNetRegressor
+        from ._net import RegressorNet
 
-        return NeuralNetRegressor, {}
+        return RegressorNet, {}
 
     # ------------------------------------------------------------------ outputs
     def predict(self, X):

@@ -54,3 +54,21 @@ def test_print_log_only_when_verbose(verbose, capsys):
     assert ("print_log" in dict(model.net_.callbacks_)) == bool(verbose)
     assert ("train_loss" in capsys.readouterr().out) == bool(verbose)
     assert len(model.history_) == 2 and "train_loss" in model.history_[-1]
+
+
+def test_a_pickled_net_holds_its_module_once():
+    import io
+    import pickle
+
+    from sktransformer import TransformerClassifier
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    clf = TransformerClassifier(d_model=32, n_heads=2, max_epochs=1, random_state=0).fit(X, X[:, 0] > 0)
+    weights = io.BytesIO()
+    torch.save(clf.net_.module_.state_dict(), weights)
+    blob = pickle.dumps(clf)
+    # the weights once, plus the optimizer's two Adam moments: well under four copies
+    assert len(blob) < 3.5 * len(weights.getvalue())
+    again = pickle.loads(blob)
+    assert again.net_.module is again.net_.module_
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
