@@ -20,10 +20,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   touch "$stamp"
 fi
 
-# OpenMP threads that spin while waiting steal the core another test worker (or job) is using:
-# on 2 shared cores that made some fits 10x slower. Passive waiting costs nothing here.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-
 case "${1:-}" in
   demo) exec .venv/bin/python examples/demo.py ;;
   test) shift; exec .venv/bin/python -m pytest -n 2 -q "$@" ;;
