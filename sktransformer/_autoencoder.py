@@ -60,7 +60,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         How token vectors become the latent code returned by ``transform``.
     {{d_model n_heads n_layers dim_feedforward dropout norm_first positional max_length}}
     {{vocab_size tokenizer max_epochs batch_size lr weight_decay optimizer device}}
-    {{validation_fraction n_iter_no_change callbacks verbose random_state}}
+    {{early_stopping validation_fraction n_iter_no_change tol callbacks verbose random_state}}
 
     Attributes
     ----------
@@ -109,8 +109,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     def __init__(self, *, contamination="auto", anomaly_score="density", mask_ratio=0.25, pooling="mean", d_model=32,
                  n_heads=4, n_layers=1, dim_feedforward=64, dropout=0.0, norm_first=True, positional="learned",
                  max_length=None, vocab_size=8000, tokenizer="wordpiece", max_epochs="auto", batch_size=256, lr=1e-3,
-                 weight_decay=0.01, optimizer="adamw", device="auto", validation_fraction=0.1,
-                 n_iter_no_change=None, callbacks=None, verbose=0, random_state=None):
+                 weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=None, callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ fit

@@ -41,8 +41,6 @@ WIDE_MAX_PAIR_WEIGHTS = 2**21
 
 #: Fewest epochs ``max_epochs="auto"`` gives (``Budget.max_epochs`` may be lower).
 MIN_AUTO_EPOCHS = 2
-#: Epochs of each window of the ``tol`` convergence test (``n_iter_no_change=10`` in MLPClassifier).
-CONVERGENCE_PATIENCE = 10
 #: The default regularisers of tables learned from scratch (``sktransformer.callbacks``).
 TABLE_INPUT_NOISE = 0.3
 TABLE_WEIGHT_AVERAGE = 0.998
@@ -167,8 +165,10 @@ class TransformerBase(BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adamw", "adam", "sgd"}), type],
         "device": [str],
+        "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -201,12 +201,11 @@ class TransformerBase(BaseEstimator):
         return False
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y, *, backbone=None, wide=False, tol=None):
+    def _fit(self, X, y, *, backbone=None, wide=False):
         """The fit flow of every estimator (DESIGN.md steps 1-6).
 
         ``backbone``: a :class:`~sktransformer._backbone.Backbone` or None (learned from scratch);
-        ``wide``: the ``wide`` parameter of the estimators that have one; ``tol``: the convergence
-        test of the estimators that have one.
+        ``wide``: the ``wide`` parameter of the estimators that have one.
         """
         import torch
         from skorch.dataset import ValidSplit
@@ -236,7 +235,7 @@ class TransformerBase(BaseEstimator):
             self.encoder_.max_length = self.encoder_.max_steps_  # positions sized to what fit saw
 
         # 3. the training budget
-        early = self.n_iter_no_change is not None
+        early = self.early_stopping
         n_train = self._check_validation_split(len(X), y_net) if early else len(X)
         kind = "pretrained" if backbone is not None else self.input_mode_
         max_epochs, budget = training_budget(self._task, kind, n_train, self.batch_size, self.max_epochs)
@@ -265,7 +264,7 @@ class TransformerBase(BaseEstimator):
                 net_class, self._make_module(backbone, use_wide), criterion,
                 optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
                 max_epochs=max_epochs, batch_size=self.batch_size, device=device,
-                callbacks=self._training_callbacks(budget, n_steps, early, tol),
+                callbacks=self._training_callbacks(budget, n_steps, early),
                 train_split=(
                     ValidSplit(self.validation_fraction, stratified=self._stratified_split(), random_state=seed)
                     if early else None
@@ -294,16 +293,15 @@ class TransformerBase(BaseEstimator):
             need = len(counts)
             if counts.min() < 2:
                 raise ValueError(
-                    f"n_iter_no_change={self.n_iter_no_change} turns early stopping on, which holds out rows of "
-                    f"every class, but class {self.classes_[counts.argmin()].tolist()!r} has {counts.min()} row; "
-                    "turn early stopping off (n_iter_no_change=None) or give each class at least 2 rows."
+                    f"early_stopping=True holds out rows of every class, but class "
+                    f"{self.classes_[counts.argmin()].tolist()!r} has {counts.min()} row; set "
+                    "early_stopping=False or give each class at least 2 rows."
                 )
         if n_valid < need or n_fit < need:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} of {n} rows holds out {n_valid} for early "
                 f"stopping and trains on {n_fit}; each part needs at least {need} (every class, for a "
-                "classifier). Choose another validation_fraction, or turn early stopping off "
-                "(n_iter_no_change=None)."
+                "classifier). Choose another validation_fraction, or set early_stopping=False."
             )
         return n_fit
 
@@ -347,10 +345,11 @@ class TransformerBase(BaseEstimator):
             )
         return self.input_mode_ == "text" if wide == "auto" else bool(wide)
 
-    def _training_callbacks(self, budget, n_steps, early, tol):
+    def _training_callbacks(self, budget, n_steps, early):
         """The net's ``(name, callback)`` list: the user's ``callbacks`` (copied), the budget's
         defaults (one of the same class among the user's replaces it), early stopping or the
-        ``tol`` convergence test, and a progress bar when ``verbose``."""
+        ``tol`` convergence test (both skorch's ``EarlyStopping``, with ``n_iter_no_change`` as the
+        patience, as scikit-learn's MLP), and a progress bar when ``verbose``."""
         import torch
         from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 
@@ -369,19 +368,16 @@ class TransformerBase(BaseEstimator):
         user_classes = {type(cb[1] if isinstance(cb, tuple) else cb) for cb in user}
         if early and WeightAverage in user_classes:
             raise ValueError(
-                f"callbacks has a WeightAverage and n_iter_no_change={self.n_iter_no_change} turns early "
-                "stopping on: both choose the final weights (an average, or the best epoch's); use one."
+                "callbacks has a WeightAverage and early_stopping=True: both choose the final weights (an "
+                "average, or the best epoch's); use one."
             )
         callbacks = user + [(type(cb).__name__, cb) for cb in defaults if type(cb) not in user_classes]
         sink = print if self.verbose else silent
         callbacks.append(("finite_loss", FiniteLoss(self._divergence_hint())))
-        if early:
-            callbacks.append(("early_stopping", EarlyStopping(
-                monitor="valid_loss", patience=self.n_iter_no_change, load_best=True, sink=sink)))
-        elif tol is not None:
-            callbacks.append(("converged", EarlyStopping(
-                monitor="train_loss", patience=CONVERGENCE_PATIENCE, threshold=tol, threshold_mode="abs",
-                sink=sink)))
+        if early or self.tol is not None:
+            callbacks.append(("early_stopping" if early else "converged", EarlyStopping(
+                monitor="valid_loss" if early else "train_loss", patience=self.n_iter_no_change,
+                threshold=self.tol or 0.0, threshold_mode="abs", load_best=early, sink=sink)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
@@ -594,13 +590,12 @@ class TransformerBase(BaseEstimator):
 
 class SupervisedTransformer(TransformerBase):
     """The classifier's and the regressor's common ground: ``fit(X, y)`` with a pretrained
-    ``backbone``, the ``wide`` part and the ``tol`` convergence test (not a public estimator)."""
+    ``backbone`` and the ``wide`` part (not a public estimator)."""
 
     _parameter_constraints = {
         **TransformerBase._parameter_constraints,
         **BACKBONE_CONSTRAINTS,
         "wide": [StrOptions({"auto"}), "boolean"],
-        "tol": [Interval(Real, 0, None, closed="left"), None],
     }
 
     def fit(self, X, y):
@@ -622,4 +617,4 @@ array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
-        return self._fit(X, y, backbone=backbone, wide=self.wide, tol=self.tol)
+        return self._fit(X, y, backbone=backbone, wide=self.wide)

@@ -28,7 +28,8 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         Weights of the classes in the loss, as in scikit-learn's classifiers.
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout}}
     {{norm_first positional max_length vocab_size tokenizer pooling wide max_epochs batch_size}}
-    {{lr weight_decay optimizer device validation_fraction n_iter_no_change tol callbacks}}
+    {{lr weight_decay optimizer device early_stopping validation_fraction n_iter_no_change tol}}
+    {{callbacks}}
     {{verbose random_state}}
 
     Attributes
@@ -66,7 +67,7 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
                  n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned",
                  max_length=None, vocab_size=16000, tokenizer="bpe", pooling="mean", wide="auto",
                  max_epochs="auto", batch_size=64, lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto",
-                 validation_fraction=0.1, n_iter_no_change=None, tol=None, callbacks=None, verbose=0,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, callbacks=None, verbose=0,
                  random_state=None):
         store_params(self, locals())
 

@@ -57,8 +57,7 @@ PARAMS = {
     at 20 times ``lr``, without weight decay. ``"auto"`` adds it for text learned from scratch
     and not for tables. Sequences have no wide part (``True`` raises a ``ValueError``).""",
     "max_epochs": """max_epochs : int or "auto", default={default}
-    Passes over the training data (at most, when ``tol`` or early stopping end training
-    sooner). ``"auto"`` gives the number of passes closest to this estimator's budget of
+    Most passes over the training data (``tol`` or early stopping may end training sooner). ``"auto"`` gives the number of passes closest to this estimator's budget of
     gradient steps (see "Training controls" in the user guide), at least 2: few passes over a
     large corpus, many over a small table.""",
     "batch_size": """batch_size : int, default={default}
@@ -72,16 +71,22 @@ PARAMS = {
     CPU from torch 2.4); a class, such as ``torch.optim.AdamW``, is used with its own defaults.""",
     "device": """device : str, default={default}
     ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...""",
+    "early_stopping": """early_stopping : bool, default={default}
+    Hold out ``validation_fraction`` of the training data and stop once its loss has not improved
+    by at least ``tol`` for ``n_iter_no_change`` epochs; the best epoch's weights are kept. As in
+    scikit-learn's MLP; ``False`` trains on all the data.""",
     "validation_fraction": """validation_fraction : float, default={default}
-    Share of the training data held out to monitor early stopping. Only used when
-    ``n_iter_no_change`` is set.""",
-    "n_iter_no_change": """n_iter_no_change : int or None, default={default}
-    Stop when the validation loss has not improved for this many epochs and restore the best
-    weights. ``None`` trains on all the data.""",
+    Share of the training data held out for early stopping. Only used when
+    ``early_stopping=True``.""",
+    "n_iter_no_change": """n_iter_no_change : int, default={default}
+    Epochs without an improvement of at least ``tol`` before training stops: of the validation
+    loss with ``early_stopping=True``, of the training loss otherwise.""",
     "tol": """tol : float or None, default={default}
-    Convergence test, used when ``n_iter_no_change`` is ``None``: training stops once the
-    training loss has not improved by at least ``tol`` for 10 epochs, like the ``tol`` of
-    scikit-learn's MLP. ``None`` trains all ``max_epochs`` epochs.""",
+    Least improvement of the loss that counts. Training stops when the training loss (the
+    validation loss, with ``early_stopping=True``) has not improved by ``tol`` for
+    ``n_iter_no_change`` epochs, as with scikit-learn's MLP; ``max_epochs`` stays the cap.
+    ``None`` turns this test off: all ``max_epochs`` epochs are trained (early stopping, when
+    on, then counts any improvement).""",
     "callbacks": """callbacks : list of skorch callbacks or None, default={default}
     Callbacks added to the training (``LRScheduler``, ``Checkpoint``, the regularisers of
     :mod:`sktransformer.callbacks`, ...); copied, never modified. Some inputs train with default

@@ -77,8 +77,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         masked-language modelling, or the budget of :class:`TransformerClassifier` (or
         :class:`TransformerRegressor`) for supervised training from scratch.
     {{freeze_backbone backbone_lr lr d_model n_heads n_layers dim_feedforward dropout norm_first}}
-    {{positional vocab_size tokenizer weight_decay optimizer validation_fraction n_iter_no_change}}
-    {{callbacks}}
+    {{positional vocab_size tokenizer weight_decay optimizer early_stopping validation_fraction}}
+    {{n_iter_no_change tol callbacks}}
     verbose : int, default=0
         ``> 0`` shows a progress bar in ``transform`` (and the training table in ``fit``).
     random_state : int, RandomState instance or None, default=None
@@ -133,8 +133,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
                  device="auto", backend="torch", cache=True, fine_tune=False, max_epochs="auto",
                  freeze_backbone="none", backbone_lr=None, lr=1e-3, d_model=64, n_heads=4, n_layers=2,
                  dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned", vocab_size=8000,
-                 tokenizer="wordpiece", weight_decay=0.01, optimizer="adamw", validation_fraction=0.1,
-                 n_iter_no_change=None, callbacks=None, verbose=0, random_state=None):
+                 tokenizer="wordpiece", weight_decay=0.01, optimizer="adamw", early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=None, callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
 
     def fit(self, X, y=None):

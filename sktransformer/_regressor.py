@@ -22,7 +22,8 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
     ----------
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout norm_first}}
     {{positional max_length vocab_size tokenizer pooling wide max_epochs batch_size lr weight_decay}}
-    {{optimizer device validation_fraction n_iter_no_change tol callbacks verbose random_state}}
+    {{optimizer device early_stopping validation_fraction n_iter_no_change tol callbacks verbose}}
+    {{random_state}}
 
     Attributes
     ----------
@@ -53,8 +54,8 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
     def __init__(self, *, backbone=None, freeze_backbone="none", backbone_lr=None, d_model=64, n_heads=4,
                  n_layers=2, dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned", max_length=None,
                  vocab_size=16000, tokenizer="bpe", pooling="mean", wide="auto", max_epochs="auto", batch_size=64,
-                 lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto", validation_fraction=0.1,
-                 n_iter_no_change=None, tol=None, callbacks=None, verbose=0, random_state=None):
+                 lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ targets, head, criterion

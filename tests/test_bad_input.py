@@ -285,11 +285,11 @@ def test_a_lone_surrogate_in_a_text_is_named_by_its_index():
 def test_the_early_stopping_split_is_sized_before_training(n, fraction, match):
     X = np.random.RandomState(0).normal(size=(n, 2))
     with pytest.raises(ValueError, match=match):
-        TransformerClassifier(**{**TINY, "n_iter_no_change": 2, "validation_fraction": fraction}).fit(X, np.arange(n) % 2)
+        TransformerClassifier(**{**TINY, "early_stopping": True, "validation_fraction": fraction}).fit(X, np.arange(n) % 2)
 
 
 def test_early_stopping_needs_two_rows_of_each_class():
     X = np.random.RandomState(0).normal(size=(11, 2))
     y = np.r_[np.zeros(10, int), 1]
     with pytest.raises(ValueError, match="class 1 has 1 row"):
-        TransformerClassifier(**{**TINY, "n_iter_no_change": 2}).fit(X, y)
+        TransformerClassifier(**{**TINY, "early_stopping": True}).fit(X, y)

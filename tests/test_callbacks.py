@@ -110,11 +110,11 @@ def test_a_user_callback_of_the_same_class_replaces_the_default():
 
 def test_no_default_regularisers_beside_early_stopping_or_outside_tables():
     X, y = _table()
-    early = TransformerClassifier(max_epochs=2, n_iter_no_change=2, **SMALL).fit(X, y)
+    early = TransformerClassifier(max_epochs=2, early_stopping=True, **SMALL).fit(X, y)
     names = dict(early.net_.callbacks_)
     assert "WeightAverage" not in names and "InputNoise" in names
     texts = [f"word{i % 7} word{i % 3}" for i in range(40)]
     text = dict(TransformerClassifier(max_epochs=2, vocab_size=50, **SMALL).fit(texts, y).net_.callbacks_)
     assert "WeightAverage" not in text and "InputNoise" not in text
-    with pytest.raises(ValueError, match="WeightAverage and n_iter_no_change=2"):
-        TransformerClassifier(max_epochs=2, n_iter_no_change=2, callbacks=[WeightAverage(0.9)], **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="WeightAverage and early_stopping=True"):
+        TransformerClassifier(max_epochs=2, early_stopping=True, callbacks=[WeightAverage(0.9)], **SMALL).fit(X, y)

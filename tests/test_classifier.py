@@ -123,21 +123,26 @@ def test_class_weight_balanced_shifts_predictions(tiny):
 
 
 def test_tol_stops_once_the_training_loss_stops_improving(table_data, tiny):
-    # tol: skorch's EarlyStopping on the training loss, MLPClassifier's meaning (10 epochs
-    # without an improvement of at least tol); a tol no loss can meet stops after the first 10.
+    # tol: skorch's EarlyStopping on the training loss, MLPClassifier's meaning (n_iter_no_change
+    # epochs without an improvement of at least tol); a tol no loss can meet stops after those.
     X, y = table_data
     clf = TransformerClassifier(max_epochs=200, tol=1e3, **tiny).fit(X, y)
-    assert len(clf.history_) == 11
+    assert len(clf.history_) == 11  # n_iter_no_change=10, the default
     stop = dict(clf.net_.callbacks_)["converged"]
     assert stop.monitor == "train_loss" and stop.threshold == 1e3 and stop.threshold_mode == "abs"
-    assert len(TransformerClassifier(max_epochs=15, **tiny).fit(X, y).history_) == 15  # tol=None
+    assert len(TransformerClassifier(max_epochs=200, tol=1e3, n_iter_no_change=3, **tiny).fit(X, y).history_) == 4
+    assert len(TransformerClassifier(max_epochs=15, tol=None, **tiny).fit(X, y).history_) == 15
 
 
-def test_validation_early_stopping_replaces_the_convergence_test(table_data, tiny):
+def test_early_stopping_monitors_the_held_out_loss_with_tol(table_data, tiny):
+    # MLPClassifier's meanings: early_stopping switches the split on, n_iter_no_change is the patience
     X, y = table_data
-    clf = TransformerClassifier(max_epochs=3, n_iter_no_change=2, tol=1e-4, **tiny).fit(X, y)
+    clf = TransformerClassifier(max_epochs=200, early_stopping=True, tol=1e3, n_iter_no_change=2, **tiny).fit(X, y)
     names = [name for name, _ in clf.net_.callbacks_]
     assert "early_stopping" in names and "converged" not in names
+    stop = dict(clf.net_.callbacks_)["early_stopping"]
+    assert stop.monitor == "valid_loss" and stop.threshold == 1e3 and stop.load_best
+    assert len(clf.history_) == 3 and "valid_loss" in clf.history_[-1]
 
 
 def test_no_validation_split_by_default(table_data, tiny):

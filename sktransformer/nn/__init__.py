@@ -2,6 +2,7 @@
 
 from .attention import MultiHeadSelfAttention, build_attention_mask
 from .blocks import Encoder, EncoderBlock, FeedForward
+from .dropout import Dropout
 from .embeddings import (
     FeatureTokenizer,
     LearnedPositions,
@@ -24,6 +25,7 @@ from .wide import ColumnLinear, NgramLinear
 __all__ = [
     "ClassificationHead",
     "ColumnLinear",
+    "Dropout",
     "Encoder",
     "EncoderBlock",
     "FeatureTokenizer",

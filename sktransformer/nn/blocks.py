@@ -3,6 +3,7 @@
 from torch import nn
 
 from .attention import MultiHeadSelfAttention
+from .dropout import Dropout
 
 
 class FeedForward(nn.Module):
@@ -20,7 +21,7 @@ class FeedForward(nn.Module):
         self.fc = nn.Linear(d_model, dim_feedforward)
         self.act = nn.GELU()
         self.proj = nn.Linear(dim_feedforward, d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x):
         x = self.dropout(self.act(self.fc(x)))  # (B, T, F)
@@ -48,7 +49,7 @@ class EncoderBlock(nn.Module):
         # No dropout on the attention weights: on the CPU it doubles the cost of
         # scaled_dot_product_attention in training; residual and feed-forward dropout remain.
         self.attn = MultiHeadSelfAttention(d_model, n_heads, dropout=0.0)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.ln2 = nn.LayerNorm(d_model)
         self.ff = FeedForward(d_model, dim_feedforward, dropout=dropout)
 

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .dropout import Dropout
+
 
 class ClassificationHead(nn.Module):
     """Dropout -> Linear, producing logits.
@@ -25,7 +27,7 @@ class ClassificationHead(nn.Module):
 
     def __init__(self, d_model, n_outputs, dropout=0.0):
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.linear = nn.Linear(d_model, n_outputs)
 
     def forward(self, pooled):

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..dropout import Dropout
 from .positions import make_positions, prepend_cls
 
 
@@ -105,7 +106,7 @@ class StepProjection(nn.Module):
         self.proj = LocalProjection(n_features, d_model, kernel_size=k)
         self.pos = make_positions(positional, max_length + int(add_cls), d_model)
         self.cls = nn.Parameter(torch.empty(1, 1, d_model)) if add_cls else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         if self.cls is not None:
             nn.init.normal_(self.cls, std=0.02)
 

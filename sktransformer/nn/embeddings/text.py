@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from ..dropout import Dropout
 from .positions import make_positions, prepend_cls
 
 
@@ -48,7 +49,7 @@ class TokenEmbedding(nn.Module):
         self.tok = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
         self.pos = make_positions(positional, max_length + int(add_cls), d_model)
         self.cls = nn.Parameter(torch.zeros(1, 1, d_model)) if add_cls else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self._init_weights()
 
     def _init_weights(self):
