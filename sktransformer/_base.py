@@ -56,6 +56,7 @@ class Budget:
         Gradient steps that ``max_epochs="auto"`` aims for.
     max_epochs : int
         Most epochs ``max_epochs="auto"`` gives (``0``: the model is used as it is, never trained).
+        The ``tol`` test usually ends training sooner on a small table.
     schedule : {"constant", "cosine"}
         ``"cosine"``: the learning rate falls from ``lr`` to 0 over the training steps (updated
         every batch), so the last updates are small.
@@ -64,15 +65,17 @@ class Budget:
     """
 
     steps: int
-    max_epochs: int = 1000
+    max_epochs: int = 200
     schedule: str = "constant"
     table_callbacks: bool = False
 
 
 #: Training budget by estimator (its ``_task``) and input: ``"text"``, ``"tabular"``, ``"sequence"``,
 #: or ``"pretrained"`` (a pretrained backbone); ``"*"`` is any input the estimator has no row for.
-#: Few passes over a large corpus, many over a small table; regression targets carry noise that a
-#: transformer learns by heart within a few dozen passes over a small table, hence its cap.
+#: Few passes over a large corpus, more over a small table, at most 200 (``max_iter`` of scikit-learn's
+#: MLP), and the ``tol`` test (on by default) ends training once the loss stops improving; regression
+#: targets carry noise that a transformer learns by heart within a few dozen passes over a small
+#: table, hence its lower cap.
 TRAINING = {
     ("classifier", "text"): Budget(2000, schedule="cosine"),
     ("classifier", "tabular"): Budget(3000, table_callbacks=True),

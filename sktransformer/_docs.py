@@ -57,9 +57,10 @@ PARAMS = {
     at 20 times ``lr``, without weight decay. ``"auto"`` adds it for text learned from scratch
     and not for tables. Sequences have no wide part (``True`` raises a ``ValueError``).""",
     "max_epochs": """max_epochs : int or "auto", default={default}
-    Most passes over the training data (``tol`` or early stopping may end training sooner). ``"auto"`` gives the number of passes closest to this estimator's budget of
-    gradient steps (see "Training controls" in the user guide), at least 2: few passes over a
-    large corpus, many over a small table.""",
+    Most passes over the training data (the ``tol`` test or early stopping may end training
+    sooner). ``"auto"`` gives the number of passes closest to this estimator's budget of
+    gradient steps (see "Training controls" in the user guide), at least 2 and at most 200: few
+    passes over a large corpus, more over a small table.""",
     "batch_size": """batch_size : int, default={default}
     Samples per gradient step (and per forward pass at predict time).""",
     "lr": """lr : float, default={default}
