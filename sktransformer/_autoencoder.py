@@ -110,7 +110,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                  n_heads=4, n_layers=1, dim_feedforward=64, dropout=0.0, norm_first=True, positional="learned",
                  max_length=None, vocab_size=8000, tokenizer="wordpiece", max_epochs="auto", batch_size=256, lr=1e-3,
                  weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=None, callbacks=None, verbose=0, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ fit

@@ -67,7 +67,7 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
                  n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned",
                  max_length=None, vocab_size=16000, tokenizer="bpe", pooling="mean", wide="auto",
                  max_epochs="auto", batch_size=64, lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto",
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, callbacks=None, verbose=0,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0,
                  random_state=None):
         store_params(self, locals())
 

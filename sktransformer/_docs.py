@@ -59,8 +59,8 @@ PARAMS = {
     "max_epochs": """max_epochs : int or "auto", default={default}
     Most passes over the training data (the ``tol`` test or early stopping may end training
     sooner). ``"auto"`` gives the number of passes closest to this estimator's budget of
-    gradient steps (see "Training controls" in the user guide), at least 2 and at most 200: few
-    passes over a large corpus, more over a small table.""",
+    gradient steps (see "Training controls" in the user guide), at least 2: few passes over a
+    large corpus, many over a small data set (at most 200 over a table, 1,000 otherwise).""",
     "batch_size": """batch_size : int, default={default}
     Samples per gradient step (and per forward pass at predict time).""",
     "lr": """lr : float, default={default}
@@ -82,12 +82,14 @@ PARAMS = {
     "n_iter_no_change": """n_iter_no_change : int, default={default}
     Epochs without an improvement of at least ``tol`` before training stops: of the validation
     loss with ``early_stopping=True``, of the training loss otherwise.""",
-    "tol": """tol : float or None, default={default}
+    "tol": """tol : float, "auto" or None, default={default}
     Least improvement of the loss that counts. Training stops when the training loss (the
     validation loss, with ``early_stopping=True``) has not improved by ``tol`` for
     ``n_iter_no_change`` epochs, as with scikit-learn's MLP; ``max_epochs`` stays the cap.
     ``None`` turns this test off: all ``max_epochs`` epochs are trained (early stopping, when
-    on, then counts any improvement).""",
+    on, then counts any improvement). ``"auto"``: ``1e-4`` (MLP's default) for a table learned
+    from scratch, ``None`` for text and sequences, whose training budget is planned as a whole
+    (see "Training controls" in the user guide).""",
     "callbacks": """callbacks : list of skorch callbacks or None, default={default}
     Callbacks added to the training (``LRScheduler``, ``Checkpoint``, the regularisers of
     :mod:`sktransformer.callbacks`, ...); copied, never modified. Some inputs train with default

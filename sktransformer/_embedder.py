@@ -134,7 +134,7 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
                  freeze_backbone="none", backbone_lr=None, lr=1e-3, d_model=64, n_heads=4, n_layers=2,
                  dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned", vocab_size=8000,
                  tokenizer="wordpiece", weight_decay=0.01, optimizer="adamw", early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=None, callbacks=None, verbose=0, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
 
     def fit(self, X, y=None):

@@ -162,16 +162,42 @@ class OneModuleCopy:
             self.module = self.module_
 
 
-class Net(OneModuleCopy, NeuralNet):
-    """skorch's ``NeuralNet`` that pickles its module once."""
+#: The key of ``X`` that carries the rows' weights to the loss (never to the module).
+SAMPLE_WEIGHT = "sample_weight"
 
 
-class ClassifierNet(OneModuleCopy, NeuralNetClassifier):
-    """skorch's ``NeuralNetClassifier`` that pickles its module once."""
+class WeightedLoss:
+    """Sample weights, the way skorch's documentation advises: they travel in the ``X`` dict under
+    :data:`SAMPLE_WEIGHT`, the module never sees them, and a batch's loss is the weighted mean of
+    its rows' losses, ``sum(w * loss) / sum(w)`` (the criterion is built with ``reduction="none"``
+    for it). Without weights the net is skorch's. Put this class before skorch's net class in the
+    bases."""
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict) and SAMPLE_WEIGHT in x:
+            x = {k: v for k, v in x.items() if k != SAMPLE_WEIGHT}
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        weight = X.get(SAMPLE_WEIGHT) if isinstance(X, dict) else None
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if weight is None:
+            return loss
+        weight = torch.as_tensor(weight, device=loss.device).to(loss.dtype)
+        loss = loss.reshape(len(weight), -1).mean(dim=1)  # one loss per row (a mean over targets)
+        return (weight * loss).sum() / weight.sum().clamp_min(torch.finfo(loss.dtype).tiny)
 
 
-class RegressorNet(OneModuleCopy, NeuralNetRegressor):
-    """skorch's ``NeuralNetRegressor`` that pickles its module once."""
+class Net(OneModuleCopy, WeightedLoss, NeuralNet):
+    """skorch's ``NeuralNet`` that pickles its module once and takes sample weights."""
+
+
+class ClassifierNet(OneModuleCopy, WeightedLoss, NeuralNetClassifier):
+    """skorch's ``NeuralNetClassifier`` that pickles its module once and takes sample weights."""
+
+
+class RegressorNet(OneModuleCopy, WeightedLoss, NeuralNetRegressor):
+    """skorch's ``NeuralNetRegressor`` that pickles its module once and takes sample weights."""
 
 
 def initialize_for_inference(net):

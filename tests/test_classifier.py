@@ -184,8 +184,9 @@ def test_auto_epochs_follow_the_data_size(monkeypatch):
     from sktransformer._base import Budget, training_budget
 
     assert training_budget("classifier", "tabular", 67349, 64)[0] == 3  # a large set: a few passes
-    assert training_budget("classifier", "tabular", 455, 64)[0] == 375  # a small table: many passes
-    assert training_budget("classifier", "tabular", 50, 64)[0] == 1000  # capped
+    assert training_budget("classifier", "tabular", 2000, 64)[0] == 94  # a mid-sized table: more passes
+    assert training_budget("classifier", "tabular", 455, 64)[0] == 200  # a small table: MLP's max_iter
+    assert training_budget("classifier", "sequence", 50, 64)[0] == 1000  # sequences: capped at 1,000
     assert training_budget("classifier", "text", 67349, 64)[0] == 2  # text from scratch: 2,000 steps
     assert training_budget("classifier", "pretrained", 67349, 64)[0] == 3  # a backbone: the general row
     assert training_budget("regressor", "tabular", 455, 64)[0] == 20  # regression's cap
@@ -300,3 +301,16 @@ def test_a_pretrained_backbone_has_no_wide_part(text_data, tiny_bert):
                                 random_state=0).fit(texts[:64], y[:64])
     assert not hasattr(clf.net_.module_, "wide")
     assert all(g["lr"] in (clf.lr, clf.lr / 20) for g in clf.net_.optimizer_.param_groups)
+
+
+def test_tol_auto_converges_on_tables_and_keeps_the_whole_budget_elsewhere(table_data, tiny):
+    X, y = table_data
+    table = dict(TransformerClassifier(max_epochs=2, **tiny).fit(X, y).net_.callbacks_)
+    assert table["converged"].threshold == 1e-4  # MLPClassifier's tol
+    texts = [f"word{i % 7} word{i % 3}" for i in range(len(y))]
+    text = dict(TransformerClassifier(max_epochs=2, vocab_size=50, **tiny).fit(texts, y).net_.callbacks_)
+    sequences = np.random.RandomState(0).normal(size=(len(y), 6, 2))
+    seq = dict(TransformerClassifier(max_epochs=2, **tiny).fit(sequences, y).net_.callbacks_)
+    assert "converged" not in text and "converged" not in seq
+    seq_tol = dict(TransformerClassifier(max_epochs=2, tol=1e-3, **tiny).fit(sequences, y).net_.callbacks_)
+    assert seq_tol["converged"].threshold == 1e-3
