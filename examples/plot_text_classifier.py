@@ -8,9 +8,9 @@ vocabulary, and trains it with a classification head; there is no pretrained mod
 
 We train one on synthetic product reviews from :func:`~sktransformer.datasets.make_reviews`, in
 which a review can be negative through a negation ("the battery is not great"), so counting
-positive and negative words is not enough. With ``n_iter_no_change`` set, part of the training set
-is held out, training stops once the validation loss stops improving, and the best weights are
-restored. The per-epoch record in ``history_`` gives the learning curve.
+positive and negative words is not enough. With ``early_stopping=True`` (as in scikit-learn's
+``MLPClassifier``), part of the training set is held out, training stops once the validation loss
+stops improving, and the best weights are restored. The per-epoch record in ``history_`` gives the learning curve.
 """
 
 # %%
@@ -35,9 +35,10 @@ for text, label in zip(X_train[:4], y_train[:4]):
 # Training
 # --------
 # A two-layer encoder with 64-wide tokens and four heads (the defaults) is plenty for this data.
-# ``max_epochs`` is an upper bound: with ``n_iter_no_change=3`` and ``validation_fraction=0.1``,
-# training stops three epochs after the best validation loss.
-clf = TransformerClassifier(max_epochs=20, n_iter_no_change=3, validation_fraction=0.1, random_state=0)
+# ``max_epochs`` is an upper bound: with ``early_stopping=True``, ``n_iter_no_change=3`` and
+# ``validation_fraction=0.1``, training stops three epochs after the best validation loss.
+clf = TransformerClassifier(max_epochs=20, early_stopping=True, n_iter_no_change=3, validation_fraction=0.1,
+                            random_state=0)
 start = time.perf_counter()
 clf.fit(X_train, y_train)
 print(f"trained {len(clf.history_)} epochs in {time.perf_counter() - start:.0f} s, "

@@ -317,7 +317,7 @@ class TransformerBase(BaseEstimator):
                 raise ValueError(f"sample_weight is {what} at rows {np.flatnonzero(bad)[:5].tolist()}; weights "
                                  "must be finite and >= 0.")
         if not weight.any():
-            raise ValueError("sample_weight is 0 for every row: nothing would be learned.")
+            raise ValueError("sample_weight is zero for every row: nothing would be learned; give some rows a weight above 0.")
         weight = weight / weight.max()  # the loss is a weighted mean: only the ratios matter
         return weight.astype(np.float32)
 
@@ -630,6 +630,10 @@ class TransformerBase(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        modes = self._input_modes
+        tags.input_tags.string = "text" in modes  # a list of str
+        tags.input_tags.two_d_array = tags.input_tags.categorical = "tabular" in modes  # DataFrame categories
+        tags.input_tags.three_d_array = "sequence" in modes  # (n, steps, features)
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
         return tags

@@ -73,6 +73,16 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
 
     # ------------------------------------------------------------------ targets, head, criterion
     def _prepare_targets(self, y):
+        from sklearn.utils.multiclass import type_of_target
+
+        kind = type_of_target(y, input_name="y")
+        if kind in ("multilabel-indicator", "multiclass-multioutput"):
+            raise ValueError(
+                f"y is {kind} (shape {np.shape(y)}), but TransformerClassifier predicts one label per row. "
+                "For several labels per row, wrap it: sklearn.multioutput.MultiOutputClassifier("
+                "TransformerClassifier()) or, for an indicator matrix, sklearn.multiclass.OneVsRestClassifier("
+                "TransformerClassifier())."
+            )
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)

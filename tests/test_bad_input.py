@@ -293,3 +293,26 @@ def test_early_stopping_needs_two_rows_of_each_class():
     y = np.r_[np.zeros(10, int), 1]
     with pytest.raises(ValueError, match="class 1 has 1 row"):
         TransformerClassifier(**{**TINY, "early_stopping": True}).fit(X, y)
+
+
+@pytest.mark.parametrize("y", [
+    np.eye(3, dtype=int)[np.arange(30) % 3],                       # multi-label indicator
+    np.c_[np.arange(30) % 3, np.arange(30) % 2],                   # multiclass-multioutput
+])
+def test_multi_label_y_names_the_wrappers(y):
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match="MultiOutputClassifier"):
+        TransformerClassifier(**TINY).fit(X, y)
+
+
+def test_tags_say_what_is_accepted():
+    from sklearn.utils import get_tags
+
+    from sktransformer import AttentionAutoencoder, TransformerEmbedder
+
+    for est in (TransformerClassifier(), TransformerRegressor(), AttentionAutoencoder()):
+        tags = get_tags(est).input_tags
+        assert tags.string and tags.categorical and tags.three_d_array and tags.two_d_array
+        assert not tags.allow_nan
+    tags = get_tags(TransformerEmbedder()).input_tags
+    assert tags.string and not (tags.two_d_array or tags.three_d_array or tags.categorical)

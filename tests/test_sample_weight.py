@@ -57,7 +57,7 @@ def test_weights_reach_the_held_out_loss_of_early_stopping():
     (np.r_[-1.0, np.ones(239)], "sample_weight.*negative"),
     (np.r_[np.nan, np.ones(239)], "sample_weight.*NaN"),
     (np.ones(5), "sample_weight.*5"),
-    (np.zeros(240), "sample_weight is 0 for every row"),
+    (np.zeros(240), "sample_weight is zero for every row"),
     ("heavy", "sample_weight"),
 ])
 def test_bad_sample_weight_is_rejected_before_training(weight, match):
