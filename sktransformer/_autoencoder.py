@@ -158,7 +158,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         return self
 
     # ------------------------------------------------------------------ targets, head, model
-    def _prepare_targets(self, y):
+    def _prepare_targets(self, y, reset=True, classes=None):
         return None
 
     def _criterion(self, y_net):

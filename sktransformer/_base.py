@@ -8,7 +8,7 @@ training budget of ``max_epochs="auto"`` and the default training callbacks come
 
 import copy
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -186,8 +186,10 @@ class TransformerBase(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ what each estimator adds
-    def _prepare_targets(self, y):
-        """Validate ``y``, set the fitted target attributes, return what the net trains on."""
+    def _prepare_targets(self, y, reset=True, classes=None):
+        """Validate ``y`` and return what the net trains on; ``reset``: set the fitted target
+        attributes (from ``classes``, the classifier's partial_fit argument, when given), else
+        encode ``y`` with them."""
         raise NotImplementedError
 
     def _n_outputs(self):
@@ -212,12 +214,14 @@ class TransformerBase(BaseEstimator):
         return False
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y, *, backbone=None, wide=False, sample_weight=None):
+    def _fit(self, X, y, *, backbone=None, wide=False, sample_weight=None, incremental=False, classes=None):
         """The fit flow of every estimator (DESIGN.md steps 1-6).
 
         ``backbone``: a :class:`~sktransformer._backbone.Backbone` or None (learned from scratch);
         ``wide``: the ``wide`` parameter of the estimators that have one; ``sample_weight``: the
-        rows' weights in the loss (``_net.WeightedLoss``).
+        rows' weights in the loss (``_net.WeightedLoss``). ``incremental``: the first call of
+        ``partial_fit``, one epoch at the constant ``lr`` without the ``tol`` test (``classes``:
+        every class later calls may bring).
         """
         import torch
         from skorch.dataset import ValidSplit
@@ -234,7 +238,7 @@ class TransformerBase(BaseEstimator):
         if y is not None:
             check_same_length(len(X), y)
         sample_weight = self._check_sample_weight(sample_weight, X)
-        y_net = self._prepare_targets(y)
+        y_net = self._prepare_targets(y, classes=classes)
 
         # 2. the encoder: a tokenizer trained here or the backbone's own, a feature scaler, a step padder
         self.__dict__.pop("backbone_info_", None)
@@ -252,6 +256,8 @@ class TransformerBase(BaseEstimator):
         n_train = self._check_validation_split(len(X), y_net) if early else len(X)
         kind = "pretrained" if backbone is not None else self.input_mode_
         max_epochs, budget = training_budget(self._task, kind, n_train, self.batch_size, self.max_epochs)
+        if incremental:  # one epoch per call, a constant rate, no convergence test (MLP's partial_fit)
+            max_epochs, budget = 1, replace(budget, schedule="constant", converge=False)
         self.n_truncated_ = 0
         if max_epochs:
             inputs, self.n_truncated_ = self._encode(X)
@@ -281,7 +287,7 @@ class TransformerBase(BaseEstimator):
                 net_class, self._make_module(backbone, use_wide), criterion,
                 optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
                 max_epochs=max_epochs, batch_size=self.batch_size, device=device,
-                callbacks=self._training_callbacks(budget, n_steps, early, self._resolve_tol(budget)),
+                callbacks=self._training_callbacks(budget, n_steps, early, None if incremental else self._resolve_tol(budget)),
                 train_split=(
                     ValidSplit(self.validation_fraction, stratified=self._stratified_split(), random_state=seed)
                     if early else None
@@ -293,6 +299,31 @@ class TransformerBase(BaseEstimator):
                 self.net_.fit(inputs, y_net)
             else:
                 initialize_for_inference(self.net_)
+        self.history_ = self.net_.history
+        return self
+
+    def _fit_more(self, X, y, *, epochs, sample_weight=None):
+        """More training of the fitted model on ``(X, y)``: ``warm_start`` and ``partial_fit``.
+
+        The encoder (tokenizer, scalers), the targets' encoding, the module, the optimizer's state
+        and the callbacks are those of the first fit; ``epochs`` more epochs run through skorch's
+        ``partial_fit``. ``"auto"`` is resolved for the new rows.
+        """
+        self._check_hyperparameters()
+        X = self._check_X(X, reset=False)
+        if y is not None:
+            check_same_length(len(X), y)
+        sample_weight = self._check_sample_weight(sample_weight, X)
+        y_net = self._prepare_targets(y, reset=False)
+        if epochs == "auto":
+            kind = "pretrained" if hasattr(self, "backbone_info_") else self.input_mode_
+            epochs = training_budget(self._task, kind, len(X), self.batch_size)[0]
+        inputs, self.n_truncated_ = self._encode(X)
+        if sample_weight is not None:
+            from ._net import SAMPLE_WEIGHT
+
+            inputs = {**inputs, SAMPLE_WEIGHT: sample_weight}
+        self.net_.partial_fit(inputs, y_net, epochs=int(epochs))
         self.history_ = self.net_.history
         return self
 
@@ -648,6 +679,7 @@ class SupervisedTransformer(TransformerBase):
         **TransformerBase._parameter_constraints,
         **BACKBONE_CONSTRAINTS,
         "wide": [StrOptions({"auto"}), "boolean"],
+        "warm_start": ["boolean"],
     }
 
     def fit(self, X, y, sample_weight=None):
@@ -672,5 +704,21 @@ array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
         """
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if self.warm_start and hasattr(self, "net_"):
+            return self._fit_more(X, y, epochs=self.max_epochs, sample_weight=sample_weight)
         backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
         return self._fit(X, y, backbone=backbone, wide=self.wide, sample_weight=sample_weight)
+
+    def _partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``; the first call sets the model up as ``fit`` does."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not hold out a validation split: set early_stopping=False, or call fit."
+            )
+        if hasattr(self, "net_"):
+            return self._fit_more(X, y, epochs=1, sample_weight=sample_weight)
+        backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
+        return self._fit(X, y, backbone=backbone, wide=self.wide, sample_weight=sample_weight, incremental=True,
+                         classes=classes)

@@ -29,7 +29,7 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout}}
     {{norm_first positional max_length vocab_size tokenizer pooling wide max_epochs batch_size}}
     {{lr weight_decay optimizer device early_stopping validation_fraction n_iter_no_change tol}}
-    {{callbacks}}
+    {{warm_start callbacks}}
     {{verbose random_state}}
 
     Attributes
@@ -67,12 +67,12 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
                  n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned",
                  max_length=None, vocab_size=16000, tokenizer="bpe", pooling="mean", wide="auto",
                  max_epochs="auto", batch_size=64, lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto",
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol="auto", warm_start=False, callbacks=None, verbose=0,
                  random_state=None):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ targets, head, criterion
-    def _prepare_targets(self, y):
+    def _prepare_targets(self, y, reset=True, classes=None):
         from sklearn.utils.multiclass import type_of_target
 
         kind = type_of_target(y, input_name="y")
@@ -85,14 +85,53 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
             )
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
+        if reset:
+            self.classes_ = LabelEncoder().fit(y if classes is None else column_or_1d(classes)).classes_
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    "Classifier can't train when only one class is present: "
+                    f"{'classes' if classes is not None else 'y'} holds only {self.classes_[0]!r}."
+                )
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            where = "classes (partial_fit's first call)" if classes is not None or not reset else "y"
             raise ValueError(
-                "Classifier can't train when only one class is present: y holds only "
-                f"{self.classes_[0]!r}."
+                f"y has labels {np.unique(y[unknown]).tolist()} that are not in {where}: {self.classes_.tolist()}. "
+                "Pass every label on partial_fit's first call (classes=...), or fit from scratch "
+                "(warm_start=False)."
             )
-        return encoder.transform(y).astype(np.int64)
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One more epoch of training on ``(X, y)``, as ``MLPClassifier.partial_fit``.
+
+        The first call sets the model up from this ``X`` (the tokenizer or the scalers are
+        learned from it) and needs ``classes``, every label later calls may bring; later calls
+        train the same model one epoch more on their rows, at the constant rate ``lr``.
+
+        Parameters
+        ----------
+        X : list of str, array-like, DataFrame or sequences
+            Training inputs, of the same kind as on the first call.
+        y : array-like of shape (n_samples,)
+            Class labels, all in ``classes``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the loss (see :meth:`fit`).
+        classes : array-like of shape (n_classes,), default=None
+            Every class label; needed on the first call, and the same when passed later.
+
+        Returns
+        -------
+        self : object
+        """
+        first = not hasattr(self, "net_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit (every label, e.g. np.unique(y)).")
+        if not first and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} is not what the model was set up with: {self.classes_.tolist()}."
+            )
+        return self._partial_fit(X, y, sample_weight=sample_weight, classes=classes if first else None)
 
     def _n_outputs(self):
         return len(self.classes_)

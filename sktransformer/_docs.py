@@ -90,6 +90,11 @@ PARAMS = {
     on, then counts any improvement). ``"auto"``: ``1e-4`` (MLP's default) for a table learned
     from scratch, ``None`` for text and sequences, whose training budget is planned as a whole
     (see "Training controls" in the user guide).""",
+    "warm_start": """warm_start : bool, default={default}
+    When ``True``, ``fit`` on a fitted estimator trains the same model further (``max_epochs``
+    more epochs, with the encoder, the classes and the optimizer's state of the first fit), as
+    with scikit-learn's MLP; the architecture parameters of the first fit stay. ``False``:
+    every ``fit`` starts afresh.""",
     "callbacks": """callbacks : list of skorch callbacks or None, default={default}
     Callbacks added to the training (``LRScheduler``, ``Checkpoint``, the regularisers of
     :mod:`sktransformer.callbacks`, ...); copied, never modified. Some inputs train with default

@@ -202,7 +202,7 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         return memo[key]
 
     # ------------------------------------------------------------------ model
-    def _prepare_targets(self, y):
+    def _prepare_targets(self, y, reset=True, classes=None):
         return None
 
     def _criterion(self, y_net):

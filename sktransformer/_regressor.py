@@ -22,8 +22,8 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
     ----------
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout norm_first}}
     {{positional max_length vocab_size tokenizer pooling wide max_epochs batch_size lr weight_decay}}
-    {{optimizer device early_stopping validation_fraction n_iter_no_change tol callbacks verbose}}
-    {{random_state}}
+    {{optimizer device early_stopping validation_fraction n_iter_no_change tol warm_start}}
+    {{callbacks verbose random_state}}
 
     Attributes
     ----------
@@ -55,20 +55,23 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
                  n_layers=2, dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned", max_length=None,
                  vocab_size=16000, tokenizer="bpe", pooling="mean", wide="auto", max_epochs="auto", batch_size=64,
                  lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", warm_start=False, callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ targets, head, criterion
-    def _prepare_targets(self, y):
+    def _prepare_targets(self, y, reset=True, classes=None):
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D, got {y.ndim} dimensions.")
-        self._y_ndim = y.ndim
         y2 = y.reshape(len(y), -1)
-        self.n_outputs_ = y2.shape[1]
-        self.y_mean_ = y2.mean(axis=0)
-        scale = y2.std(axis=0)
-        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        if reset:
+            self._y_ndim = y.ndim
+            self.n_outputs_ = y2.shape[1]
+            self.y_mean_ = y2.mean(axis=0)
+            scale = y2.std(axis=0)
+            self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        elif y2.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y2.shape[1]} targets, but this model was set up with {self.n_outputs_}.")
         y_net = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
         if not (np.isfinite(self.y_scale_).all() and np.isfinite(y_net).all()):
             raise ValueError(
@@ -94,6 +97,19 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
         from ._net import RegressorNet
 
         return RegressorNet, {}
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One more epoch of training on ``(X, y)``, as ``MLPRegressor.partial_fit``.
+
+        The first call sets the model up from this ``X`` and ``y`` (the tokenizer or the scalers,
+        and the targets' scale, are learned from them); later calls train the same model one
+        epoch more on their rows, at the constant rate ``lr``.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
     # ------------------------------------------------------------------ outputs
     def predict(self, X):
