@@ -15,6 +15,7 @@ the previous defaults' by more than one seed-to-seed standard deviation.
     python benchmarks/defaults.py                      # seeds 0-4, every data set
     python benchmarks/defaults.py --previous           # + the previous defaults (slow)
     python benchmarks/defaults.py --datasets iris wine --seeds 1
+    python benchmarks/defaults.py --check-estimator    # scikit-learn's check_estimator at the defaults
 """
 
 import argparse
@@ -90,13 +91,36 @@ def models(task, kind, n_train, seed, previous):
     return out
 
 
+def time_check_estimator():
+    """Seconds of scikit-learn's ``check_estimator`` on each estimator at its default parameters
+    (goal: within 3 minutes each on 2 cores)."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from sktransformer import AttentionAutoencoder
+
+    expected = {"check_sample_weight_equivalence_on_dense_data": "mini-batch training (tests/test_common.py)"}
+    for cls in (TransformerClassifier, TransformerRegressor, AttentionAutoencoder):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results = check_estimator(cls(), on_fail=None, expected_failed_checks=expected)
+        failed = [r["check_name"] for r in results if r["status"] == "failed"]
+        seconds = time.perf_counter() - start
+        print(f"check_estimator({cls.__name__}()): {seconds:6.1f} s, {len(results)} checks, failed: {failed or 'none'} "
+              f"({'ok' if seconds <= 180 and not failed else 'MISS'})", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--previous", action="store_true", help="also run the previous defaults")
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
+    parser.add_argument("--check-estimator", action="store_true",
+                        help="only time scikit-learn's check_estimator at the default parameters")
     args = parser.parse_args()
+    if args.check_estimator:
+        return time_check_estimator()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)  # the MLP's, at max_iter=200
 

@@ -316,3 +316,16 @@ def test_tags_say_what_is_accepted():
         assert not tags.allow_nan
     tags = get_tags(TransformerEmbedder()).input_tags
     assert tags.string and not (tags.two_d_array or tags.three_d_array or tags.categorical)
+
+
+# ---------------------------------------------------------------------- the battery (tests/battery.py)
+import battery  # noqa: E402  (tests/ is on sys.path: pytest's rootdir-relative import of test modules)
+
+_CACHE = {}
+
+
+@pytest.mark.parametrize("case", battery.cases(), ids=lambda case: case[0])
+def test_battery_case_is_clear(case):
+    case_id, call, error, pattern = case
+    kind, message = battery.classify(call, error, pattern, _CACHE)
+    assert kind == "clear", f"{case_id} is {kind}: {message}"
