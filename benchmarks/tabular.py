@@ -98,6 +98,37 @@ def models(task, clf_params, reg_params, seed=0):
     }
 
 
+def ranks_of(scores):
+    """Ranks (1 = best, ties share the mean rank) of a ``{model: score}`` dict."""
+    from scipy.stats import rankdata
+
+    names = list(scores)
+    return dict(zip(names, rankdata([-scores[n] for n in names], method="average")))
+
+
+def print_ranks(datasets, summary, per_seed_scores, n_seeds):
+    """Mean rank of each model per table and over the tables (1 = best of the four): from the
+    mean scores over seeds, and the spread of ours over the seeds (each seed's scores ranked,
+    an unseeded model's one score standing in for every seed)."""
+    print("\nranks (1 = best): per table from the mean over seeds; ours over the seeds beside it")
+    overall, ours_by_seed = {}, []
+    for name in datasets:
+        models_ = [m for (d, m) in summary if d == name]
+        rank = ranks_of({m: summary[name, m] for m in models_})
+        seed_ranks = []
+        for s in range(n_seeds):
+            scores = {m: per_seed_scores[name, m][min(s, len(per_seed_scores[name, m]) - 1)] for m in models_}
+            seed_ranks.append(ranks_of(scores)["Transformer (ours)"])
+        ours_by_seed.append(seed_ranks)
+        for m in models_:
+            overall.setdefault(m.split(" /")[0] if m not in ("LogisticRegression", "Ridge") else "linear", []).append(rank[m])
+        print(f"{name:<14} " + "  ".join(f"{m} {rank[m]:.1f}" for m in models_)
+              + f"   (ours over seeds {min(seed_ranks):.1f}..{max(seed_ranks):.1f})")
+    seed_means = np.mean(ours_by_seed, axis=0)
+    print("mean rank over the tables: " + "  ".join(f"{m} {np.mean(r):.2f}" for m, r in overall.items())
+          + f"   (ours, seed by seed: {seed_means.min():.2f}..{seed_means.max():.2f})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 folds, 3 epochs")
@@ -131,7 +162,7 @@ def main():
     header = f"{'dataset':<14} {'model':<22} {'score':>15} {'fit s/fold':>10}"
     print(header)
     print("-" * len(header))
-    summary = {}
+    summary, per_seed_scores = {}, {}
     for name in args.datasets:
         loader, task = ALL_DATASETS[name]
         X, y = loader(return_X_y=True)
@@ -147,12 +178,14 @@ def main():
                 fit_times.append(res["fit_time"].mean())
             per_seed = np.mean(scores, axis=1)
             summary[name, model_name] = per_seed.mean()
+            per_seed_scores[name, model_name] = per_seed
             spread = (f"{per_seed.min():.4f}..{per_seed.max():.4f}" if len(per_seed) > 1
                       else f"± {scores[0].std():.4f}")
             print(f"{name:<14} {model_name:<22} {per_seed.mean():>7.4f} {spread} "
                   f"{np.mean(fit_times):>10.2f}", flush=True)
         print("-" * len(header))
 
+    print_ranks(args.datasets, summary, per_seed_scores, len(seeds))
     print("\ngoals: ours >= MLP, and ours within 0.02 of HistGradientBoosting")
     for name in args.datasets:
         ours = summary[name, "Transformer (ours)"]
