@@ -323,7 +323,14 @@ class TransformerBase(BaseEstimator):
             from ._net import SAMPLE_WEIGHT
 
             inputs = {**inputs, SAMPLE_WEIGHT: sample_weight}
-        self.net_.partial_fit(inputs, y_net, epochs=int(epochs))
+        # dropout and noise draw from torch's global generator: seed it from random_state and the
+        # epochs run so far, so that the same calls give the same model, whatever ran before
+        import torch
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        with torch.random.fork_rng(devices=[] if self.net_.device == "cpu" else None):
+            torch.manual_seed(seed + len(self.net_.history))
+            self.net_.partial_fit(inputs, y_net, epochs=int(epochs))
         self.history_ = self.net_.history
         return self
 
