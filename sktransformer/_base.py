@@ -223,22 +223,17 @@ class TransformerBase(BaseEstimator):
         ``partial_fit``, one epoch at the constant ``lr`` without the ``tol`` test (``classes``:
         every class later calls may bring).
         """
-        import torch
         from skorch.dataset import ValidSplit
 
-        from ._net import SAMPLE_WEIGHT, build_net, initialize_for_inference, resolve_device, steps_per_epoch
+        from ._net import build_net, initialize_for_inference, resolve_device, seeded, steps_per_epoch
 
         # 1. parameters, X and y
         self._check_hyperparameters()
         device = resolve_device(self.device)
-        X = self._check_X(X, reset=True)
+        X, y_net, sample_weight = self._check_fit_data(X, y, sample_weight, reset=True, classes=classes)
         if backbone is not None:
             backbone.check_input_mode(self.input_mode_)
         use_wide = backbone is None and self._uses_wide(wide)
-        if y is not None:
-            check_same_length(len(X), y)
-        sample_weight = self._check_sample_weight(sample_weight, X)
-        y_net = self._prepare_targets(y, classes=classes)
 
         # 2. the encoder: a tokenizer trained here or the backbone's own, a feature scaler, a step padder
         self.__dict__.pop("backbone_info_", None)
@@ -260,12 +255,10 @@ class TransformerBase(BaseEstimator):
             max_epochs, budget = 1, replace(budget, schedule="constant", converge=False)
         self.n_truncated_ = 0
         if max_epochs:
-            inputs, self.n_truncated_ = self._encode(X)
-            if sample_weight is not None:
-                inputs = {**inputs, SAMPLE_WEIGHT: sample_weight}
+            inputs = self._training_inputs(X, sample_weight)
 
         # 4. the module and the skorch net, seeded from random_state
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._seed()
         net_class, net_kwargs = self._net_class()
         criterion, criterion_kwargs = self._criterion(y_net)
         net_kwargs.update({f"criterion__{k}": v for k, v in criterion_kwargs.items()})
@@ -281,8 +274,7 @@ class TransformerBase(BaseEstimator):
                 ("[!w]*", {}), ("wide.*", {"lr": self.lr * WIDE_LR_FACTOR, "weight_decay": 0.0}),
             ]
         n_steps = max_epochs * steps_per_epoch(n_train, self.batch_size)
-        with torch.random.fork_rng(devices=[] if device == "cpu" else None):
-            torch.manual_seed(seed)
+        with seeded(seed, device):
             self.net_ = build_net(
                 net_class, self._make_module(backbone, use_wide), criterion,
                 optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
@@ -309,30 +301,40 @@ class TransformerBase(BaseEstimator):
         and the callbacks are those of the first fit; ``epochs`` more epochs run through skorch's
         ``partial_fit``. ``"auto"`` is resolved for the new rows.
         """
+        from ._net import seeded
+
         self._check_hyperparameters()
-        X = self._check_X(X, reset=False)
-        if y is not None:
-            check_same_length(len(X), y)
-        sample_weight = self._check_sample_weight(sample_weight, X)
-        y_net = self._prepare_targets(y, reset=False)
+        X, y_net, sample_weight = self._check_fit_data(X, y, sample_weight, reset=False)
         if epochs == "auto":
             kind = "pretrained" if hasattr(self, "backbone_info_") else self.input_mode_
             epochs = training_budget(self._task, kind, len(X), self.batch_size)[0]
-        inputs, self.n_truncated_ = self._encode(X)
-        if sample_weight is not None:
-            from ._net import SAMPLE_WEIGHT
-
-            inputs = {**inputs, SAMPLE_WEIGHT: sample_weight}
-        # dropout and noise draw from torch's global generator: seed it from random_state and the
-        # epochs run so far, so that the same calls give the same model, whatever ran before
-        import torch
-
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with torch.random.fork_rng(devices=[] if self.net_.device == "cpu" else None):
-            torch.manual_seed(seed + len(self.net_.history))
+        inputs = self._training_inputs(X, sample_weight)
+        # seeded from random_state and the epochs run so far: the same calls give the same model,
+        # whatever drew from torch's generator before
+        with seeded(self._seed() + len(self.net_.history), self.net_.device):
             self.net_.partial_fit(inputs, y_net, epochs=int(epochs))
         self.history_ = self.net_.history
         return self
+
+    def _seed(self):
+        """The torch seed ``random_state`` gives (the same on every call for an int)."""
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _check_fit_data(self, X, y, sample_weight, reset, classes=None):
+        """Validated ``X``, ``y`` encoded for the net and the rows' weights (``reset``: a new
+        model, whose input mode and target attributes are set here)."""
+        X = self._check_X(X, reset=reset)
+        if y is not None:
+            check_same_length(len(X), y)
+        sample_weight = self._check_sample_weight(sample_weight, X)
+        return X, self._prepare_targets(y, reset=reset, classes=classes), sample_weight
+
+    def _training_inputs(self, X, sample_weight):
+        """The encoded training rows, with their weights under ``_net.SAMPLE_WEIGHT``."""
+        from ._net import SAMPLE_WEIGHT
+
+        inputs, self.n_truncated_ = self._encode(X)
+        return inputs if sample_weight is None else {**inputs, SAMPLE_WEIGHT: sample_weight}
 
     def _check_sample_weight(self, sample_weight, X):
         """``sample_weight`` as float32 (n,), or None; finite, >= 0 and not all 0."""
@@ -709,23 +711,27 @@ array of shape (n_samples, n_steps, n_features) or list of 2-D arrays
         self : object
             The fitted estimator.
         """
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         if self.warm_start and hasattr(self, "net_"):
-            return self._fit_more(X, y, epochs=self.max_epochs, sample_weight=sample_weight)
-        backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
-        return self._fit(X, y, backbone=backbone, wide=self.wide, sample_weight=sample_weight)
+            return self._fit_more(X, self._require_y(y), epochs=self.max_epochs, sample_weight=sample_weight)
+        return self._fit_new(X, y, sample_weight)
 
     def _partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``; the first call sets the model up as ``fit`` does."""
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         if self.early_stopping:
             raise ValueError(
                 "partial_fit does not hold out a validation split: set early_stopping=False, or call fit."
             )
         if hasattr(self, "net_"):
-            return self._fit_more(X, y, epochs=1, sample_weight=sample_weight)
+            return self._fit_more(X, self._require_y(y), epochs=1, sample_weight=sample_weight)
+        return self._fit_new(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit_new(self, X, y, sample_weight, **kwargs):
+        """A model set up from scratch by ``_fit``, with this estimator's backbone and wide part."""
         backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
-        return self._fit(X, y, backbone=backbone, wide=self.wide, sample_weight=sample_weight, incremental=True,
-                         classes=classes)
+        return self._fit(X, self._require_y(y), backbone=backbone, wide=self.wide, sample_weight=sample_weight,
+                         **kwargs)
+
+    def _require_y(self, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        return y

@@ -4,6 +4,8 @@ The estimators wrap a plain :class:`skorch.NeuralNet`; what differs between them
 head) is passed in. Nothing here knows about text, tables or sequences.
 """
 
+import contextlib
+
 import numpy as np
 import torch
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
@@ -232,6 +234,15 @@ class FiniteLoss(Callback):
                 f"The {'training' if training else 'validation'} loss became {float(loss)} in epoch "
                 f"{len(net.history)}: training diverged. {self.hint}"
             )
+
+
+@contextlib.contextmanager
+def seeded(seed, device):
+    """Run the block with torch's global generator (which dropout and noise draw from) seeded at
+    ``seed``, and give the caller's generator state back afterwards."""
+    with torch.random.fork_rng(devices=[] if torch.device(device).type == "cpu" else None):
+        torch.manual_seed(seed)
+        yield
 
 
 def silent(*args, **kwargs):
