@@ -21,9 +21,14 @@ The data are read from ``../shared/data/text/`` beside the project root (see its
 ``--data-dir`` to read them elsewhere. ``--quick`` is a smoke run: 10,000 training rows and one or
 two epochs per neural model.
 
+``--dataset ag_news`` and ``--dataset sms_spam`` run the same rows on the AG News sample (10,001
+training rows, the 7,600-row test split) and on SMS spam (a stratified quarter held out);
+``--seeds N`` fits our models with ``random_state=0..N-1`` and prints mean and std.
+
 Run::
 
     python benchmarks/text_scratch.py            # the full benchmark (about 5 minutes on 2 cores)
+    python benchmarks/text_scratch.py --dataset ag_news --seeds 3 --defaults-only
     python benchmarks/text_scratch.py --ensemble 3   # and a vote of 3 defaults (about 3 minutes more)
     python benchmarks/text_scratch.py --quick    # a smoke run (about a minute)
 """
@@ -45,6 +50,7 @@ from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from torch import nn
 
@@ -53,13 +59,30 @@ from sktransformer import TransformerClassifier
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "text"
 
 
-def load_sst2(data_dir, n_train=None):
-    def read(name):
-        frame = pd.read_csv(Path(data_dir) / name, sep="\t", quoting=3)
-        return frame["sentence"].tolist(), np.array(frame["label"])  # a writable copy
+#: Corpora: (train file, test file, read_csv options, text column).
+DATASETS = {
+    "sst2": ("sst2_train.tsv", "sst2_dev.tsv", dict(sep="\t", quoting=3), "sentence"),
+    "ag_news": ("ag_news_train.csv", "ag_news_test.csv", {}, "text"),
+    "sms_spam": ("sms_spam.csv", None, dict(keep_default_na=False), "text"),
+}
 
-    X_train, y_train = read("sst2_train.tsv")
-    X_dev, y_dev = read("sst2_dev.tsv")
+
+def load_corpus(name, data_dir, n_train=None):
+    """Train and test texts and labels of one corpus; SMS spam has no split of its own, so a
+    stratified quarter of it (``random_state=0``) is the test set."""
+    train_file, test_file, options, column = DATASETS[name]
+
+    def read(file):
+        frame = pd.read_csv(Path(data_dir) / file, **options)
+        return frame[column].tolist(), np.array(frame["label"])  # a writable copy
+
+    X_train, y_train = read(train_file)
+    if test_file is None:
+        X_train, X_dev, y_train, y_dev = train_test_split(
+            X_train, y_train, test_size=0.25, stratify=y_train, random_state=0
+        )
+    else:
+        X_dev, y_dev = read(test_file)
     if n_train is not None:
         X_train, y_train = X_train[:n_train], y_train[:n_train]
     return X_train, y_train, X_dev, y_dev
@@ -69,7 +92,8 @@ def load_sst2(data_dir, n_train=None):
 class SeedsEncoder(nn.Module):
     """Token + learned position embeddings -> nn.TransformerEncoder -> masked mean -> linear."""
 
-    def __init__(self, vocab_size, max_length=64, d_model=64, n_heads=4, dim_feedforward=128, n_layers=2):
+    def __init__(self, vocab_size, n_classes, max_length=64, d_model=64, n_heads=4, dim_feedforward=128,
+                 n_layers=2):
         super().__init__()
         self.tok = nn.Embedding(vocab_size, d_model, padding_idx=0)
         self.pos = nn.Embedding(max_length, d_model)
@@ -77,7 +101,7 @@ class SeedsEncoder(nn.Module):
             d_model, n_heads, dim_feedforward, dropout=0.1, batch_first=True
         )
         self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
-        self.head = nn.Linear(d_model, 2)
+        self.head = nn.Linear(d_model, n_classes)
 
     def forward(self, ids):  # ids: (B, T), 0 = padding
         mask = ids != 0  # (B, T)
@@ -85,7 +109,7 @@ class SeedsEncoder(nn.Module):
         x = self.encoder(x, src_key_padding_mask=~mask)  # (B, T, C)
         m = mask[:, :, None].to(x.dtype)  # (B, T, 1)
         pooled = (x * m).sum(1) / m.sum(1).clamp(min=1)  # (B, C)
-        return self.head(pooled)  # (B, 2)
+        return self.head(pooled)  # (B, n_classes)
 
 
 class SeedsBaseline:
@@ -107,7 +131,7 @@ class SeedsBaseline:
         counts = Counter(w for text in texts for w in text.lower().split())
         self.vocab_ = {w: i + 2 for i, (w, _) in enumerate(counts.most_common(self.n_words))}
         ids, y = self._ids(texts), torch.as_tensor(y, dtype=torch.int64)
-        self.model_ = SeedsEncoder(len(self.vocab_) + 2, self.max_length)
+        self.model_ = SeedsEncoder(len(self.vocab_) + 2, int(y.max()) + 1, self.max_length)
         opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr)
         loss_fn = nn.CrossEntropyLoss()
         generator = torch.Generator().manual_seed(self.seed)
@@ -165,20 +189,25 @@ def _epochs(model):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 10,000 rows, 1-2 epochs")
+    parser.add_argument("--dataset", default="sst2", choices=list(DATASETS))
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="fit each of our models with random_state=0..N-1 and print mean and std")
+    parser.add_argument("--defaults-only", action="store_true",
+                        help="only TF-IDF + LogisticRegression and TransformerClassifier() (its defaults)")
     parser.add_argument("--ensemble", type=int, default=0,
                         help="models in a soft-voting row (seeds 0..N-1); 0 (default) leaves the row out")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    X_train, y_train, X_dev, y_dev = load_sst2(args.data_dir, 10_000 if args.quick else None)
+    X_train, y_train, X_dev, y_dev = load_corpus(args.dataset, args.data_dir, 10_000 if args.quick else None)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads), skorch {skorch.__version__}, scikit-learn {sklearn.__version__}"
     )
-    print(f"SST-2: {len(X_train)} train rows, {len(X_dev)} dev rows{' (--quick)' if args.quick else ''}\n")
+    print(f"{args.dataset}: {len(X_train)} train rows, {len(X_dev)} test rows{' (--quick)' if args.quick else ''}\n")
 
     ours = TransformerClassifier(random_state=0)
     if args.quick:
@@ -186,39 +215,54 @@ def main():
     models = {
         "TF-IDF 1-2 grams + LogisticRegression": make_pipeline(
             TfidfVectorizer(ngram_range=(1, 2)),
-            LogisticRegression(C=10.0, max_iter=1000),  # C tuned on dev: 0.806 at C=1
+            LogisticRegression(C=10.0, max_iter=1000),  # C tuned on SST-2 dev: 0.806 at C=1
         ),
-        "seeds' encoder (plain PyTorch loop)": SeedsBaseline(max_epochs=1 if args.quick else 3),
         "TransformerClassifier() defaults": ours,
-        "TransformerClassifier(wide=False)": clone(ours).set_params(wide=False),
     }
+    if not args.defaults_only:
+        models["TransformerClassifier(wide=False)"] = clone(ours).set_params(wide=False)
+        models["seeds' encoder (plain PyTorch loop)"] = SeedsBaseline(max_epochs=1 if args.quick else 3)
     if args.ensemble:
         members = [(f"seed{s}", clone(ours).set_params(random_state=s)) for s in range(args.ensemble)]
         name = f"soft vote of {args.ensemble} defaults (seeds 0-{args.ensemble - 1})"
         models[name] = VotingClassifier(members, voting="soft")
     rows = {}
     for name, model in models.items():
-        rows[name] = timed(model, X_train, y_train, X_dev, y_dev)
-        members = _members(model)
-        if members:
-            durations = [d for m in members for d in m.history_[:, "dur"]]
-            rows[name]["s_per_epoch"] = float(np.mean(durations))
-        elif isinstance(model, SeedsBaseline):
-            rows[name]["s_per_epoch"] = float(np.mean(model.epoch_seconds_))
-        else:
-            rows[name]["s_per_epoch"] = math.nan
-        print(f"  done: {name} ({rows[name]['train_s']:.0f} s)", flush=True)
+        seeded = isinstance(model, TransformerClassifier)
+        runs = []
+        for seed in range(args.seeds if seeded else 1):
+            if seeded:
+                model = clone(model).set_params(random_state=seed)
+            run = timed(model, X_train, y_train, X_dev, y_dev)
+            members = _members(model)
+            if members:
+                run["s_per_epoch"] = float(np.mean([d for m in members for d in m.history_[:, "dur"]]))
+                run["epochs"] = len(members[0].history_)
+            elif isinstance(model, SeedsBaseline):
+                run["s_per_epoch"] = float(np.mean(model.epoch_seconds_))
+            else:
+                run["s_per_epoch"] = math.nan
+            runs.append(run)
+            print(f"  done: {name}{f' seed {seed}' if seeded else ''}: accuracy {run['dev_accuracy']:.3f} "
+                  f"({run['train_s']:.0f} s)", flush=True)
+        rows[name] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+        rows[name]["std"] = float(np.std([r["dev_accuracy"] for r in runs])) if len(runs) > 1 else math.nan
 
-    header = f"{'model':<44} {'dev acc':>8} {'train s':>8} {'s/epoch':>8} {'train samp/s':>13} {'pred samp/s':>12}"
+    header = (f"{'model':<44} {'test acc':>8} {'± std':>6} {'train s':>8} {'s/epoch':>8} {'train samp/s':>13} "
+              f"{'pred samp/s':>12}")
     print("\n" + header + "\n" + "-" * len(header))
     for name, r in rows.items():
         per_epoch = "-" if math.isnan(r["s_per_epoch"]) else f"{r['s_per_epoch']:.1f}"
+        std = "" if math.isnan(r["std"]) else f"{r['std']:.3f}"
         print(
-            f"{name:<44} {r['dev_accuracy']:>8.3f} {r['train_s']:>8.0f} {per_epoch:>8} "
+            f"{name:<44} {r['dev_accuracy']:>8.3f} {std:>6} {r['train_s']:>8.0f} {per_epoch:>8} "
             f"{r['train_samples_per_s']:>13.0f} {r['predict_samples_per_s']:>12.0f}"
         )
     print("\ntrain samp/s counts every epoch (rows x epochs / training seconds); TF-IDF + LR is one pass.")
-    print(f"TransformerClassifier(): {len(ours.history_)} epochs (max_epochs={ours.max_epochs!r})")
+    if args.seeds > 1:
+        print(f"Our rows: mean and std over random_state=0..{args.seeds - 1}; the others are fitted once.")
+    print(f"TransformerClassifier(): {rows['TransformerClassifier() defaults']['epochs']:.0f} epochs "
+          f"(max_epochs={ours.max_epochs!r})")
     p = ours.get_params()
     print(
         "TransformerClassifier defaults: "
