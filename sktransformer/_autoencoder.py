@@ -7,7 +7,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, Transfor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import TransformerBase, store_params
+from ._base import TABLE_CONSTRAINTS, TransformerBase, store_params
 from ._density import RobustGaussian
 from ._docs import fill_doc
 from ._validation import _is_pandas
@@ -59,7 +59,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     pooling : {"mean", "max"}, default="mean"
         How token vectors become the latent code returned by ``transform``.
     {{d_model n_heads n_layers dim_feedforward dropout norm_first positional max_length}}
-    {{vocab_size tokenizer max_epochs batch_size lr weight_decay optimizer device}}
+    {{vocab_size tokenizer feature_tokens max_epochs batch_size lr weight_decay optimizer device}}
     {{early_stopping validation_fraction n_iter_no_change tol callbacks verbose random_state}}
 
     Attributes
@@ -104,11 +104,12 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         "anomaly_score": [StrOptions({"density", "reconstruction"})],
         "mask_ratio": [Interval(Real, 0, 1, closed="neither")],
         "pooling": [StrOptions({"mean", "max"})],
+        **TABLE_CONSTRAINTS,
     }
 
     def __init__(self, *, contamination="auto", anomaly_score="density", mask_ratio=0.25, pooling="mean", d_model=32,
                  n_heads=4, n_layers=1, dim_feedforward=64, dropout=0.0, norm_first=True, positional="learned",
-                 max_length=None, vocab_size=8000, tokenizer="wordpiece", max_epochs="auto", batch_size=256, lr=1e-3,
+                 max_length=None, vocab_size=8000, tokenizer="wordpiece", feature_tokens="auto", max_epochs="auto", batch_size=256, lr=1e-3,
                  weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
@@ -167,18 +168,19 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         return MaskedReconstructionLoss, {}
 
     def _make_head(self, width):
-        from .nn import SequenceReconstructionHead, TableReconstructionHead, TextReconstructionHead
+        from .nn import SequenceReconstructionHead, TableReconstructionHead, TextReconstructionHead, column_tokens
 
         enc = self.encoder_
         if self.input_mode_ == "text":
             return TextReconstructionHead(width, enc.vocab_size_)
         if self.input_mode_ == "sequence":
             return SequenceReconstructionHead(width, enc.n_features_)
-        return TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_)
+        token = column_tokens(enc.n_features_, self._n_feature_tokens())
+        return TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_, token_of_column=token)
 
     def _max_tokens(self):
         if self.input_mode_ == "tabular":
-            return self.encoder_.n_features_
+            return self._n_feature_tokens()
         return int(self.encoder_.max_length)
 
     def _make_module(self, backbone, wide):
@@ -203,8 +205,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         ``reconstruct``, ``repairs``) on the chunk, as float64, and its token mask (n, T)."""
         for outs, inputs in self._predict_chunks(X, method=methods):
             mask = inputs.get("attention_mask")
-            if mask is None:  # a table: every row has one token per column
-                mask = np.ones((len(outs[0]), self._max_tokens()), dtype=bool)
+            if mask is None:  # a table: every row has all its columns
+                mask = np.ones((len(outs[0]), self.encoder_.n_features_), dtype=bool)
             yield [out.astype(np.float64) for out in outs], mask
 
     def _scaled(self, err, mask):
