@@ -225,7 +225,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         ``anomaly_score="reconstruction"``: each token's error over the number of tokens.
         ``"density"``: the score split in proportion to how much it falls when that token alone is
         set to the value the model rebuilt for it (all else equal); tokens whose repair does not
-        lower it get 0, and a row that no single token explains is split evenly.
+        lower it get 0, and a row that no single token explains is split evenly. A token that
+        holds several columns of a wide table (``feature_tokens``) passes its share on to them in
+        proportion to their reconstruction errors.
         """
         check_is_fitted(self, "offset_")
         if self.anomaly_score == "reconstruction":
@@ -234,18 +236,28 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             return errors / np.maximum(counts, 1)
         parts = []
         for (err, code, repairs), mask in self._run(X, "errors", "latent", "repairs"):
-            distance = self._density_distance(self._scaled(err, mask), code)
-            T = mask.shape[1]
-            drops = np.zeros(mask.shape)
-            for t in range(T):
-                fixed = self._density_distance(self._scaled(repairs[:, t, :T], mask), repairs[:, t, T:])
-                drops[:, t] = distance - fixed
-            drops = np.where(mask, np.maximum(drops, 0.0), 0.0)
+            scaled = self._scaled(err, mask)  # (n, N) items
+            distance = self._density_distance(scaled, code)
+            N = mask.shape[1]
+            drops = np.stack([  # (n, T): how much repairing token t lowers the score
+                distance - self._density_distance(self._scaled(repairs[:, t, :N], mask), repairs[:, t, N:])
+                for t in range(repairs.shape[1])
+            ], axis=1)
+            drops = np.maximum(drops, 0.0)
+            if drops.shape[1] != N:  # tokens hold groups of columns: split by the columns' errors
+                drops = _split_over_items(drops, np.nan_to_num(scaled), self._item_tokens())
+            drops = np.where(mask, drops, 0.0)
             total = drops.sum(axis=1, keepdims=True)
             even = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             shares = np.where(total > 0, drops / np.where(total > 0, total, 1.0), even)
             parts.append(np.where(mask, shares * distance[:, None], np.nan))
         return _pad_concat(parts)
+
+    def _item_tokens(self):
+        """The token of each table column (token order), as a NumPy array."""
+        from .nn import column_tokens
+
+        return column_tokens(self.encoder_.n_features_, self._n_feature_tokens()).numpy()
 
     def _density_distance(self, errors, code):
         """Squared Mahalanobis distance of ``[code, log mean error]`` under the fitted Gaussian."""
@@ -376,6 +388,16 @@ def _density_features(errors, code):
     """Rows' ``[latent code, log mean error]`` (n, C + 1) from token errors (n, T) and codes (n, C)."""
     mean_error = np.nanmean(errors, axis=1)
     return np.column_stack([code, np.log(np.maximum(mean_error, _TINY))])
+
+
+def _split_over_items(token_values, item_weights, token):
+    """Each token's value (n, T) split over its items (n, N) in proportion to ``item_weights``
+    (evenly where they are all 0); ``token`` (N,) is the token of each item."""
+    onehot = np.eye(token_values.shape[1])[token]  # (N, T)
+    totals = (item_weights @ onehot)[:, token]  # (n, N): the weight of each item's token
+    sizes = onehot.sum(axis=0)[token]  # (N,)
+    share = np.where(totals > 0, item_weights / np.where(totals > 0, totals, 1.0), 1.0 / sizes)
+    return token_values[:, token] * share
 
 
 def _pad_concat(parts):

@@ -5,8 +5,8 @@ vectors (B, T, C) back to what each token held, one head per input kind (table c
 steps, subwords); :class:`~sktransformer.nn.TransformerAutoencoder` scores rows by their errors.
 Each reconstruction head has the same four methods: ``predict(h)``, ``replace(inputs, rec, t)``,
 ``errors(h, targets, select=None)`` and ``columns(select)``. A token holds one item (a cell, a step,
-a subword), or, for a wide table, a group of cells; ``predict``, ``replace`` and ``errors`` work
-item by item and ``columns`` maps a (B, T) selection of tokens to the items they hold.
+a subword), or, for a wide table, a group of cells; ``predict`` and ``errors`` work item by item, ``replace`` sets the items of
+one token and ``columns`` maps a (B, T) selection of tokens to the items they hold.
 """
 
 import torch
@@ -138,10 +138,17 @@ class TableReconstructionHead(nn.Module):
         return torch.cat(parts, dim=1)  # (B, n_columns)
 
     def replace(self, inputs, rec, t):
-        """A copy of the model ``inputs`` with column ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
-        if t < self.n_numeric:
-            return _replace_column(inputs, "x_num", t, rec[:, t])
-        return _replace_column(inputs, "x_cat", t - self.n_numeric, rec[:, t])
+        """A copy of the model ``inputs`` with the columns of token ``t`` set to their
+        reconstruction ``rec`` (B, n_columns) (from :meth:`predict`)."""
+        out = dict(inputs)
+        columns = (self.token_of_column == t).nonzero().flatten().tolist()
+        for key, cols in (("x_num", [j for j in columns if j < self.n_numeric]),
+                          ("x_cat", [j for j in columns if j >= self.n_numeric])):
+            if cols:
+                offset = 0 if key == "x_num" else self.n_numeric
+                out[key] = out[key].clone()
+                out[key][:, [j - offset for j in cols]] = rec[:, cols].to(out[key].dtype)
+        return out
 
     def errors(self, h, targets, select=None):
         """Per-column error (B, n_columns): squared error (numeric), cross-entropy (categorical).

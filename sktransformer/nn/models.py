@@ -227,23 +227,24 @@ class TransformerAutoencoder(nn.Module):
         return self.pooling(self._encode(x, mask, None), mask)  # (B, C)
 
     def repairs(self, **inputs):
-        """For each item ``t``: the row with item ``t`` set to its reconstruction, scored again.
+        """For each token ``t``: the row with token ``t``'s items set to their reconstruction,
+        scored again.
 
-        Returns (B, N, N + C) for N items: per item ``t``, the repaired row's per-item errors (N)
-        and its pooled code (C). What changes when one item takes the value the model expected
-        shows how much that item made the row unusual. Costly: ``N * (n_groups + 1)`` encoder
-        passes.
+        Returns (B, T, N + C) for T tokens holding N items: per token ``t``, the repaired row's
+        per-item errors (N) and its pooled code (C). What changes when one token takes the values
+        the model expected shows how much it made the row unusual. Costly: ``T * (n_groups + 1)``
+        encoder passes.
         """
         x, mask = self._embed(inputs)
         rec = self._grouped_reconstruction(x, mask)  # (B, N) or (B, T, F)
         out = []
-        for t in range(rec.shape[1]):
+        for t in range(x.shape[1]):
             fixed = self.head.replace(inputs, rec, t)
             xt, _ = self.embedding(**fixed)  # (B, T, C)
             errors = self._grouped_errors(xt, mask, fixed)  # (B, N)
             code = self.pooling(self._encode(xt, mask, None), mask)  # (B, C)
             out.append(torch.cat([errors.to(code.dtype), code], dim=1))  # (B, N + C)
-        return torch.stack(out, dim=1)  # (B, N, N + C)
+        return torch.stack(out, dim=1)  # (B, T, N + C)
 
     def _embed(self, inputs):
         x, mask = self.embedding(**inputs)  # (B, T, C), (B, T)

@@ -310,9 +310,14 @@ def test_grouped_table_autoencoder_scores_every_column_with_its_token_hidden():
     moved["x_num"][:, 1] += 100.0  # token 0
     torch.testing.assert_close(model.reconstruct(**moved)[:, :3], rec[:, :3])
     assert not torch.allclose(model.reconstruct(**moved)[:, 3:5], rec[:, 3:5])
-    repairs = model.repairs(**inputs)
-    assert repairs.shape == (4, 7, 7 + C)
-    torch.testing.assert_close(repairs[:, 4, 4], torch.zeros(4))  # a numeric cell set to its rebuild
+    repairs = model.repairs(**inputs)  # one repair per token, all of its columns at once
+    assert repairs.shape == (4, 3, 7 + C)
+    torch.testing.assert_close(repairs[:, 1, 3:5], torch.zeros(4, 2))  # token 1's numeric cells, rebuilt
+    for t in range(3):
+        fixed = model.head.replace(inputs, rec, t)
+        torch.testing.assert_close(repairs[:, t, :7], model.errors(**fixed))
+    assert torch.equal(fixed["x_num"], inputs["x_num"])  # token 2 holds the categorical columns
+    assert torch.equal(fixed["x_cat"], rec[:, 5:].long())
     model.train()
     torch.manual_seed(0)
     errors, hidden = model(**make_inputs("grouped", B=64))
