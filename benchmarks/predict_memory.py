@@ -2,7 +2,8 @@
 
 Each measurement runs in a fresh process: load a fitted model, build the rows, note the resident
 memory, predict, and report how far the peak rose above that (the rows themselves are excluded,
-they are the caller's). Tables and texts are both measured.
+they are the caller's). Tables and texts are both measured, and wide tables (100, 400 and 1,600
+columns, whose columns share 64 tokens) for the growth with the width: linear at most.
 
     python benchmarks/predict_memory.py
 """
@@ -32,11 +33,11 @@ CHILD = textwrap.dedent("""
                 if line.startswith("VmHWM"):
                     return int(line.split()[1]) / 1024
 
-    path, mode, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    path, mode, n, width = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     model = joblib.load(path)
     rng = np.random.RandomState(0)
     if mode == "tabular":
-        X = rng.normal(size=(n, 20))
+        X = rng.normal(size=(n, width)).astype(np.float32)
     else:
         words = np.array("the a film movie was great bad not really plot acting boring fun".split())
         X = [" ".join(rng.choice(words, rng.randint(3, 30))) for _ in range(n)]
@@ -57,21 +58,24 @@ def main():
 
     rng = np.random.RandomState(0)
     rows = []
+    # (input, columns, row counts): the rows of the widest table take 6.4 KB each, so fewer of them
+    runs = [("tabular", 20, (20_000, 200_000)), ("text", 0, (20_000, 200_000)),
+            ("tabular", 100, (20_000,)), ("tabular", 400, (20_000,)), ("tabular", 1600, (20_000, 40_000))]
     with tempfile.TemporaryDirectory() as tmp:
-        X = rng.normal(size=(2000, 20))
-        y = (X[:, 0] > 0).astype(int)
-        models = {
-            "tabular": TransformerClassifier(max_epochs=1, random_state=0).fit(X, y),
-            "text": TransformerClassifier(max_epochs=1, random_state=0).fit(*make_reviews(2000, random_state=0)),
-        }
-        for mode, model in models.items():
-            path = os.path.join(tmp, f"{mode}.joblib")
+        for mode, width, counts in runs:
+            if mode == "tabular":
+                X = rng.normal(size=(2000, width))
+                model = TransformerClassifier(max_epochs=1, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+            else:
+                model = TransformerClassifier(max_epochs=1, random_state=0).fit(*make_reviews(2000, random_state=0))
+            path = os.path.join(tmp, f"{mode}{width}.joblib")
             joblib.dump(model, path)
-            for n in (20_000, 200_000):
-                out = subprocess.run([sys.executable, "-c", CHILD, path, mode, str(n)],
+            for n in counts:
+                out = subprocess.run([sys.executable, "-c", CHILD, path, mode, str(n), str(width)],
                                      capture_output=True, text=True, check=True).stdout.split()
                 before, peak, took = float(out[0]), float(out[1]), float(out[2])
-                rows.append((mode, n, before, peak, peak - before, took))
+                label = f"table, {width} columns" if mode == "tabular" else "text"
+                rows.append((label, n, before, peak, peak - before, took))
 
     import torch
 
@@ -83,7 +87,8 @@ def main():
         print(f"| {mode} | {n:,} | {before:.0f} | {peak:.0f} | {rise:.0f} | {took:.1f} |")
     print()
     print("flat in n: the rise for 200,000 rows should match the rise for 20,000 "
-          "(only the output array, 8 bytes a row, grows).")
+          "(only the output array, 8 bytes a row, grows); wide tables: the rise grows at most "
+          "linearly with the columns.")
 
 
 if __name__ == "__main__":

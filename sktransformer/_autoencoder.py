@@ -7,7 +7,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, Transfor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import TransformerBase, store_params
+from ._base import TABLE_CONSTRAINTS, TransformerBase, store_params
 from ._density import RobustGaussian
 from ._docs import fill_doc
 from ._validation import _is_pandas
@@ -59,7 +59,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     pooling : {"mean", "max"}, default="mean"
         How token vectors become the latent code returned by ``transform``.
     {{d_model n_heads n_layers dim_feedforward dropout norm_first positional max_length}}
-    {{vocab_size tokenizer max_epochs batch_size lr weight_decay optimizer device}}
+    {{vocab_size tokenizer feature_tokens max_epochs batch_size lr weight_decay optimizer device}}
     {{early_stopping validation_fraction n_iter_no_change tol callbacks verbose random_state}}
 
     Attributes
@@ -104,11 +104,12 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         "anomaly_score": [StrOptions({"density", "reconstruction"})],
         "mask_ratio": [Interval(Real, 0, 1, closed="neither")],
         "pooling": [StrOptions({"mean", "max"})],
+        **TABLE_CONSTRAINTS,
     }
 
     def __init__(self, *, contamination="auto", anomaly_score="density", mask_ratio=0.25, pooling="mean", d_model=32,
                  n_heads=4, n_layers=1, dim_feedforward=64, dropout=0.0, norm_first=True, positional="learned",
-                 max_length=None, vocab_size=8000, tokenizer="wordpiece", max_epochs="auto", batch_size=256, lr=1e-3,
+                 max_length=None, vocab_size=8000, tokenizer="wordpiece", feature_tokens="auto", max_epochs="auto", batch_size=256, lr=1e-3,
                  weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
@@ -167,18 +168,19 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         return MaskedReconstructionLoss, {}
 
     def _make_head(self, width):
-        from .nn import SequenceReconstructionHead, TableReconstructionHead, TextReconstructionHead
+        from .nn import SequenceReconstructionHead, TableReconstructionHead, TextReconstructionHead, column_tokens
 
         enc = self.encoder_
         if self.input_mode_ == "text":
             return TextReconstructionHead(width, enc.vocab_size_)
         if self.input_mode_ == "sequence":
             return SequenceReconstructionHead(width, enc.n_features_)
-        return TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_)
+        token = column_tokens(enc.n_features_, self._n_feature_tokens())
+        return TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_, token_of_column=token)
 
     def _max_tokens(self):
         if self.input_mode_ == "tabular":
-            return self.encoder_.n_features_
+            return self._n_feature_tokens()
         return int(self.encoder_.max_length)
 
     def _make_module(self, backbone, wide):
@@ -203,8 +205,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         ``reconstruct``, ``repairs``) on the chunk, as float64, and its token mask (n, T)."""
         for outs, inputs in self._predict_chunks(X, method=methods):
             mask = inputs.get("attention_mask")
-            if mask is None:  # a table: every row has one token per column
-                mask = np.ones((len(outs[0]), self._max_tokens()), dtype=bool)
+            if mask is None:  # a table: every row has all its columns
+                mask = np.ones((len(outs[0]), self.encoder_.n_features_), dtype=bool)
             yield [out.astype(np.float64) for out in outs], mask
 
     def _scaled(self, err, mask):
@@ -223,7 +225,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         ``anomaly_score="reconstruction"``: each token's error over the number of tokens.
         ``"density"``: the score split in proportion to how much it falls when that token alone is
         set to the value the model rebuilt for it (all else equal); tokens whose repair does not
-        lower it get 0, and a row that no single token explains is split evenly.
+        lower it get 0, and a row that no single token explains is split evenly. A token that
+        holds several columns of a wide table (``feature_tokens``) passes its share on to them in
+        proportion to their reconstruction errors.
         """
         check_is_fitted(self, "offset_")
         if self.anomaly_score == "reconstruction":
@@ -232,18 +236,28 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             return errors / np.maximum(counts, 1)
         parts = []
         for (err, code, repairs), mask in self._run(X, "errors", "latent", "repairs"):
-            distance = self._density_distance(self._scaled(err, mask), code)
-            T = mask.shape[1]
-            drops = np.zeros(mask.shape)
-            for t in range(T):
-                fixed = self._density_distance(self._scaled(repairs[:, t, :T], mask), repairs[:, t, T:])
-                drops[:, t] = distance - fixed
-            drops = np.where(mask, np.maximum(drops, 0.0), 0.0)
+            scaled = self._scaled(err, mask)  # (n, N) items
+            distance = self._density_distance(scaled, code)
+            N = mask.shape[1]
+            drops = np.stack([  # (n, T): how much repairing token t lowers the score
+                distance - self._density_distance(self._scaled(repairs[:, t, :N], mask), repairs[:, t, N:])
+                for t in range(repairs.shape[1])
+            ], axis=1)
+            drops = np.maximum(drops, 0.0)
+            if drops.shape[1] != N:  # tokens hold groups of columns: split by the columns' errors
+                drops = _split_over_items(drops, np.nan_to_num(scaled), self._item_tokens())
+            drops = np.where(mask, drops, 0.0)
             total = drops.sum(axis=1, keepdims=True)
             even = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             shares = np.where(total > 0, drops / np.where(total > 0, total, 1.0), even)
             parts.append(np.where(mask, shares * distance[:, None], np.nan))
         return _pad_concat(parts)
+
+    def _item_tokens(self):
+        """The token of each table column (token order), as a NumPy array."""
+        from .nn import column_tokens
+
+        return column_tokens(self.encoder_.n_features_, self._n_feature_tokens()).numpy()
 
     def _density_distance(self, errors, code):
         """Squared Mahalanobis distance of ``[code, log mean error]`` under the fitted Gaussian."""
@@ -374,6 +388,16 @@ def _density_features(errors, code):
     """Rows' ``[latent code, log mean error]`` (n, C + 1) from token errors (n, T) and codes (n, C)."""
     mean_error = np.nanmean(errors, axis=1)
     return np.column_stack([code, np.log(np.maximum(mean_error, _TINY))])
+
+
+def _split_over_items(token_values, item_weights, token):
+    """Each token's value (n, T) split over its items (n, N) in proportion to ``item_weights``
+    (evenly where they are all 0); ``token`` (N,) is the token of each item."""
+    onehot = np.eye(token_values.shape[1])[token]  # (N, T)
+    totals = (item_weights @ onehot)[:, token]  # (n, N): the weight of each item's token
+    sizes = onehot.sum(axis=0)[token]  # (N,)
+    share = np.where(totals > 0, item_weights / np.where(totals > 0, totals, 1.0), 1.0 / sizes)
+    return token_values[:, token] * share
 
 
 def _pad_concat(parts):

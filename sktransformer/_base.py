@@ -29,6 +29,12 @@ CHUNK_SIZE = 4096
 #: Token budget for text when ``max_length=None``.
 DEFAULT_TEXT_MAX_LENGTH = 128
 
+#: ``feature_tokens="auto"``: one token per column up to this many columns; a wider table's columns
+#: share this many tokens, so its cost grows linearly with its width.
+AUTO_FEATURE_TOKENS = 64
+#: The ``feature_tokens`` parameter of the estimators that take tables.
+TABLE_CONSTRAINTS = {"feature_tokens": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None]}
+
 #: Learning rate of the wide part as a multiple of ``lr``: a linear model over sparse n-grams needs
 #: larger steps than the transformer.
 WIDE_LR_FACTOR = 20
@@ -590,8 +596,23 @@ class TransformerBase(BaseEstimator):
             )
         return FeatureTokenizer(
             n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_, d_model=self.d_model,
-            add_cls=add_cls,
+            add_cls=add_cls, n_tokens=self._n_feature_tokens(),
         )
+
+    def _n_feature_tokens(self):
+        """Tokens of a table row (``feature_tokens`` resolved for the fitted columns)."""
+        n, tokens = self.encoder_.n_features_, self.feature_tokens
+        if tokens == "auto":
+            tokens = AUTO_FEATURE_TOKENS
+        return n if tokens is None else min(n, int(tokens))
+
+    def _token_columns(self):
+        """The columns of each token of a table row, as lists of names (token order)."""
+        from .nn import column_tokens
+
+        names = np.asarray(self.encoder_.feature_names_, dtype=object)
+        token = column_tokens(len(names), self._n_feature_tokens()).numpy()
+        return [names[token == t].tolist() for t in range(int(token[-1]) + 1)]
 
     def _make_wide(self):
         """The wide part of the model: ``nn.NgramLinear`` for text, ``nn.ColumnLinear`` for tables."""
@@ -687,6 +708,7 @@ class SupervisedTransformer(TransformerBase):
     _parameter_constraints = {
         **TransformerBase._parameter_constraints,
         **BACKBONE_CONSTRAINTS,
+        **TABLE_CONSTRAINTS,
         "wide": [StrOptions({"auto"}), "boolean"],
         "warm_start": ["boolean"],
     }

@@ -49,6 +49,13 @@ PARAMS = {
     Subword algorithm of the tokenizer trained in ``fit``.""",
     "pooling": """pooling : {{"mean", "max", "cls"}}, default={default}
     How token vectors become one vector per sample; padding is ignored.""",
+    "feature_tokens": """feature_tokens : int, "auto" or None, default={default}
+    Tokens a table row becomes. With fewer tokens than columns, neighbouring columns share a
+    token (a linear map of their values), so attention compares groups of columns and a row's
+    cost grows linearly with its width rather than with its square. ``"auto"`` is one token per
+    column up to 64 columns and 64 tokens beyond; ``None`` is always one token per column. Per-column
+    readings stay per column: the autoencoder still rebuilds and scores every column, while
+    attention weights are per token, labelled with their columns. Text and sequences ignore it.""",
     "wide": """wide : bool or "auto", default={default}
     Add a wide part, as in *Wide & Deep* (Cheng et al., 2016): a linear model straight from the
     inputs whose scores are added to the transformer's, both trained by the one loss. For text

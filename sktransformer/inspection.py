@@ -189,13 +189,20 @@ def _token_labels(estimator, texts, n_rows, real, has_cls):
     if mode == "text":
         rows = [cls + list(tokens) for tokens in estimator.encoder_.tokens(texts)]
     elif mode == "tabular":
-        rows = [cls + list(estimator.encoder_.feature_names_)] * n_rows
+        rows = [cls + [_columns_label(names) for names in estimator._token_columns()]] * n_rows
     else:
         rows = [cls + [f"step_{t}" for t in range(int(k) - len(cls))] for k in real]
     for i, (labels, k) in enumerate(zip(rows, real)):
         if len(labels) != k:  # e.g. a text that encodes to nothing is given one [UNK] token
             rows[i] = (labels + ["[UNK]"] * k)[:k]
     return rows
+
+
+def _columns_label(names):
+    """Label of a table token: its column's name, or its group's first and last names and size."""
+    if len(names) == 1:
+        return str(names[0])
+    return f"{names[0]} .. {names[-1]} ({len(names)} columns)"
 
 
 def _batch_attention(model, kind, batch):
@@ -244,9 +251,14 @@ def attention_weights(estimator, X, *, batch_size=32):
         ``tokens`` : list of lists of str
             Labels of each row's real tokens, in model order: subword tokens for text (special
             tokens included), ``"[CLS]"`` and the feature names for tables (numeric columns, then
-            categorical ones), ``"step_0", ...`` for sequences.
+            categorical ones; a token that holds a group of columns, see ``feature_tokens``, is
+            labelled with its first and last columns and their number), ``"step_0", ...`` for
+            sequences.
         ``mask`` : bool ndarray of shape (n_rows, T)
             True on real tokens.
+        ``token_columns`` : list of lists of str, or None
+            Tables: the names of the columns each token holds, in token order (``[]`` for
+            ``"[CLS]"``); None for text and sequences.
 
     Examples
     --------
@@ -304,7 +316,10 @@ def attention_weights(estimator, X, *, batch_size=32):
     real = mask.sum(axis=1)
     has_cls = bool(getattr(getattr(model, "embedding", None), "add_cls", False))
     tokens = _token_labels(estimator, texts, n, real, has_cls)
-    return Bunch(weights=out, tokens=tokens, mask=mask)
+    columns = None
+    if estimator.input_mode_ == "tabular":
+        columns = ([[]] if has_cls else []) + estimator._token_columns()
+    return Bunch(weights=out, tokens=tokens, mask=mask, token_columns=columns)
 
 
 def _select(value, count, name):

@@ -9,6 +9,7 @@ from .embeddings import (
     SinusoidalPositions,
     StepProjection,
     TokenEmbedding,
+    column_tokens,
 )
 from .heads import (
     ClassificationHead,
@@ -47,4 +48,5 @@ __all__ = [
     "TransformerAutoencoder",
     "TransformerModel",
     "build_attention_mask",
+    "column_tokens",
 ]

@@ -3,8 +3,10 @@
 Prediction heads map the pooled vector (B, C) -> (B, n_outputs). Reconstruction heads map token
 vectors (B, T, C) back to what each token held, one head per input kind (table cells, sequence
 steps, subwords); :class:`~sktransformer.nn.TransformerAutoencoder` scores rows by their errors.
-Each reconstruction head has the same three methods: ``predict(h)``, ``replace(inputs, rec, t)``
-and ``errors(h, targets, select=None)``.
+Each reconstruction head has the same four methods: ``predict(h)``, ``replace(inputs, rec, t)``,
+``errors(h, targets, select=None)`` and ``columns(select)``. A token holds one item (a cell, a step,
+a subword), or, for a wide table, a group of cells; ``predict`` and ``errors`` work item by item, ``replace`` sets the items of
+one token and ``columns`` maps a (B, T) selection of tokens to the items they hold.
 """
 
 import torch
@@ -55,12 +57,21 @@ def _replace_column(inputs, key, column, values):
     return out
 
 
+class _OneItemPerToken:
+    """Reconstruction heads whose every token holds one item."""
+
+    def columns(self, select):
+        """The items (B, T) that the selected tokens (B, T) hold: the same."""
+        return select
+
+
 class TableReconstructionHead(nn.Module):
     """Column tokens (B, T, C) -> the table cells they hold (one token per column, numeric first).
 
-    Numeric column ``j`` is read off token ``j`` by its own linear map and scored by squared error;
-    categorical column ``j`` (token ``n_numeric + j``) by its own linear classifier and scored by
-    cross-entropy.
+    Numeric column ``j`` is read off its token by its own linear map and scored by squared error;
+    categorical column ``j`` by its own linear classifier and scored by cross-entropy. A column's
+    token is ``token_of_column[j]`` (columns numeric then categorical): the column itself, or the
+    group of neighbouring columns it shares a token with (:func:`~sktransformer.nn.column_tokens`).
 
     Parameters
     ----------
@@ -69,6 +80,9 @@ class TableReconstructionHead(nn.Module):
         Numeric columns (may be 0).
     cat_cardinalities : sequence of int, default=()
         Categories of each categorical column.
+    token_of_column : long tensor of shape (n_columns,) or None, default=None
+        The token of each column (:attr:`FeatureTokenizer.token_of_column`); None is one token
+        per column.
 
     Examples
     --------
@@ -80,9 +94,12 @@ class TableReconstructionHead(nn.Module):
     >>> targets = {"x_num": torch.randn(4, 2), "x_cat": torch.tensor([[0], [2], [1], [0]])}
     >>> tuple(head.errors(h, targets).shape)
     (4, 3)
+    >>> grouped = TableReconstructionHead(8, 2, [3], token_of_column=torch.tensor([0, 0, 1]))
+    >>> tuple(grouped.errors(h[:, :2], targets).shape)  # 2 tokens, 3 columns
+    (4, 3)
     """
 
-    def __init__(self, d_model, n_numeric, cat_cardinalities=()):
+    def __init__(self, d_model, n_numeric, cat_cardinalities=(), token_of_column=None):
         super().__init__()
         cat_cardinalities = [int(c) for c in cat_cardinalities]
         if n_numeric + len(cat_cardinalities) == 0:
@@ -93,44 +110,65 @@ class TableReconstructionHead(nn.Module):
         self.num_weight = nn.Parameter(torch.empty(n_numeric, d_model).uniform_(-bound, bound))
         self.num_bias = nn.Parameter(torch.zeros(n_numeric))
         self.cat_linears = nn.ModuleList(nn.Linear(d_model, c) for c in cat_cardinalities)
+        n_columns = n_numeric + len(cat_cardinalities)
+        token = torch.arange(n_columns) if token_of_column is None else torch.as_tensor(token_of_column).long()
+        if token.shape != (n_columns,):
+            raise ValueError(f"token_of_column must have shape ({n_columns},), got {tuple(token.shape)}.")
+        self.grouped = bool((token != torch.arange(n_columns)).any())
+        self.register_buffer("token_of_column", token, persistent=False)
+
+    def columns(self, select):
+        """The columns (B, n_columns) that the selected tokens (B, T) hold."""
+        return select[:, self.token_of_column] if self.grouped else select
 
     def _numeric(self, h):
-        return (h[:, : self.n_numeric] * self.num_weight).sum(-1) + self.num_bias  # (B, n_num)
+        tokens = h.index_select(1, self.token_of_column[: self.n_numeric]) if self.grouped else h[:, : self.n_numeric]
+        return (tokens * self.num_weight).sum(-1) + self.num_bias  # (B, n_num)
+
+    def _categorical(self, h, j):
+        return self.cat_linears[j](h[:, self.token_of_column[self.n_numeric + j]])  # (B, card_j)
 
     def predict(self, h):
-        """Reconstruction per token (B, T): numeric values, then category codes (as floats)."""
+        """Reconstruction per column (B, n_columns): numeric values, then category codes (as floats)."""
         parts = []
         if self.n_numeric:
             parts.append(self._numeric(h))  # (B, n_num)
-        for j, linear in enumerate(self.cat_linears):
-            parts.append(linear(h[:, self.n_numeric + j]).argmax(-1, keepdim=True).to(h.dtype))  # (B, 1)
-        return torch.cat(parts, dim=1)  # (B, T)
+        for j in range(len(self.cat_linears)):
+            parts.append(self._categorical(h, j).argmax(-1, keepdim=True).to(h.dtype))  # (B, 1)
+        return torch.cat(parts, dim=1)  # (B, n_columns)
 
     def replace(self, inputs, rec, t):
-        """A copy of the model ``inputs`` with column ``t`` set to ``rec[:, t]`` (from :meth:`predict`)."""
-        if t < self.n_numeric:
-            return _replace_column(inputs, "x_num", t, rec[:, t])
-        return _replace_column(inputs, "x_cat", t - self.n_numeric, rec[:, t])
+        """A copy of the model ``inputs`` with the columns of token ``t`` set to their
+        reconstruction ``rec`` (B, n_columns) (from :meth:`predict`)."""
+        out = dict(inputs)
+        columns = (self.token_of_column == t).nonzero().flatten().tolist()
+        for key, cols in (("x_num", [j for j in columns if j < self.n_numeric]),
+                          ("x_cat", [j for j in columns if j >= self.n_numeric])):
+            if cols:
+                offset = 0 if key == "x_num" else self.n_numeric
+                out[key] = out[key].clone()
+                out[key][:, [j - offset for j in cols]] = rec[:, cols].to(out[key].dtype)
+        return out
 
     def errors(self, h, targets, select=None):
-        """Per-token error (B, T): squared error (numeric), cross-entropy (categorical).
+        """Per-column error (B, n_columns): squared error (numeric), cross-entropy (categorical).
 
         ``targets`` holds the model inputs ``x_num`` / ``x_cat``; with ``select`` (B, T) bool,
-        tokens outside it get 0.
+        the columns of tokens outside it get 0.
         """
         parts = []
         if self.n_numeric:
             parts.append((self._numeric(h) - targets["x_num"].to(h.dtype)).pow(2))  # (B, n_num)
-        for j, linear in enumerate(self.cat_linears):
-            logits = linear(h[:, self.n_numeric + j])  # (B, card_j)
+        for j in range(len(self.cat_linears)):
+            logits = self._categorical(h, j)  # (B, card_j)
             parts.append(F.cross_entropy(logits, targets["x_cat"][:, j].long(), reduction="none")[:, None])
-        err = torch.cat(parts, dim=1)  # (B, T)
+        err = torch.cat(parts, dim=1)  # (B, n_columns)
         if select is not None:
-            err = err * select
+            err = err * self.columns(select)
         return err
 
 
-class SequenceReconstructionHead(nn.Module):
+class SequenceReconstructionHead(_OneItemPerToken, nn.Module):
     """Step tokens (B, T, C) -> the steps they hold (B, T, F), scored by mean squared error.
 
     Parameters
@@ -172,7 +210,7 @@ class SequenceReconstructionHead(nn.Module):
         return err
 
 
-class TextReconstructionHead(nn.Module):
+class TextReconstructionHead(_OneItemPerToken, nn.Module):
     """Subword tokens (B, T, C) -> the token ids they hold, scored by cross-entropy.
 
     Parameters

@@ -140,9 +140,10 @@ class TransformerAutoencoder(nn.Module):
 
     Training (``module.train()``) hides each real token with probability ``mask_ratio`` (at least
     one per row), replaces it by a learned ``[MASK]`` vector plus a learned slot vector that says
-    which column / position it was, and ``forward`` returns the per-token reconstruction errors
-    with the hidden tokens, ``(errors (B, T), hide (B, T))``, for
-    :class:`~sktransformer.nn.MaskedReconstructionLoss`.
+    which column / position it was, and ``forward`` returns the reconstruction errors with the
+    hidden items, ``(errors (B, N), hide (B, N))``, for
+    :class:`~sktransformer.nn.MaskedReconstructionLoss`. A token holds one item (a table cell, a
+    step, a subword) or, for a wide table, a group of cells; errors are per item.
 
     At evaluation the tokens are split into ``n_groups`` fixed interleaved groups (token ``t`` is
     in group ``t % n_groups``) and each group is hidden in turn, so every token is rebuilt once
@@ -198,24 +199,25 @@ class TransformerAutoencoder(nn.Module):
         self.encoder.apply(TransformerModel._init_weights)
 
     def forward(self, **inputs):
-        """Training: ``(errors (B, T), hide (B, T) bool)``, errors of the hidden tokens (0
-        elsewhere). Evaluation: :meth:`errors`."""
+        """Training: ``(errors, hidden)``, both (B, n_items): the errors of the items of the hidden
+        tokens (0 elsewhere) and which items were hidden. Evaluation: :meth:`errors`."""
         if not self.training:
             return self.errors(**inputs)
         x, mask = self._embed(inputs)  # (B, T, C), (B, T)
         hide = _random_hide(mask, self.mask_ratio)  # (B, T)
         h = self._encode(x, mask, hide)  # (B, T, C)
-        return self.head.errors(h, inputs, hide), hide
+        return self.head.errors(h, inputs, hide), self.head.columns(hide)  # (B, n_items) both
 
     def errors(self, **inputs):
-        """Per-token reconstruction errors (B, T), each token rebuilt with its group hidden; 0 on
-        padding."""
+        """Per-item reconstruction errors (B, n_items), each token rebuilt with its group hidden; 0
+        on padding. An item is a token's content: a table cell, a step, a subword (a wide table's
+        token holds several cells, see :func:`~sktransformer.nn.column_tokens`)."""
         x, mask = self._embed(inputs)
         return self._grouped_errors(x, mask, inputs)
 
     def reconstruct(self, **inputs):
-        """The rebuilt tokens, each with its group hidden: (B, T) values / codes / token ids, or
-        (B, T, F) steps; 0 on padding."""
+        """The rebuilt items, each with its token's group hidden: (B, n_items) values / codes /
+        token ids, or (B, T, F) steps; 0 on padding."""
         x, mask = self._embed(inputs)
         return self._grouped_reconstruction(x, mask)
 
@@ -225,22 +227,24 @@ class TransformerAutoencoder(nn.Module):
         return self.pooling(self._encode(x, mask, None), mask)  # (B, C)
 
     def repairs(self, **inputs):
-        """For each token ``t``: the row with token ``t`` set to its reconstruction, scored again.
+        """For each token ``t``: the row with token ``t``'s items set to their reconstruction,
+        scored again.
 
-        Returns (B, T, T + C): per token ``t``, the repaired row's per-token errors (T) and its
-        pooled code (C). What changes when one token takes the value the model expected shows
-        how much that token made the row unusual. Costly: ``T * (n_groups + 1)`` encoder passes.
+        Returns (B, T, N + C) for T tokens holding N items: per token ``t``, the repaired row's
+        per-item errors (N) and its pooled code (C). What changes when one token takes the values
+        the model expected shows how much it made the row unusual. Costly: ``T * (n_groups + 1)``
+        encoder passes.
         """
         x, mask = self._embed(inputs)
-        rec = self._grouped_reconstruction(x, mask)  # (B, T) or (B, T, F)
+        rec = self._grouped_reconstruction(x, mask)  # (B, N) or (B, T, F)
         out = []
         for t in range(x.shape[1]):
             fixed = self.head.replace(inputs, rec, t)
             xt, _ = self.embedding(**fixed)  # (B, T, C)
-            errors = self._grouped_errors(xt, mask, fixed)  # (B, T)
+            errors = self._grouped_errors(xt, mask, fixed)  # (B, N)
             code = self.pooling(self._encode(xt, mask, None), mask)  # (B, C)
-            out.append(torch.cat([errors.to(code.dtype), code], dim=1))  # (B, T + C)
-        return torch.stack(out, dim=1)  # (B, T, T + C)
+            out.append(torch.cat([errors.to(code.dtype), code], dim=1))  # (B, N + C)
+        return torch.stack(out, dim=1)  # (B, T, N + C)
 
     def _embed(self, inputs):
         x, mask = self.embedding(**inputs)  # (B, T, C), (B, T)
@@ -265,14 +269,15 @@ class TransformerAutoencoder(nn.Module):
     def _grouped_errors(self, x, mask, inputs):
         err = 0
         for hide in self._groups(mask):
-            err = err + self.head.errors(self._encode(x, mask, hide), inputs, hide)  # (B, T)
+            err = err + self.head.errors(self._encode(x, mask, hide), inputs, hide)  # (B, N)
         return err
 
     def _grouped_reconstruction(self, x, mask):
         rec = 0
         for hide in self._groups(mask):
-            pred = self.head.predict(self._encode(x, mask, hide))  # (B, T) or (B, T, F)
-            keep = hide if pred.dim() == 2 else hide[..., None]
+            pred = self.head.predict(self._encode(x, mask, hide))  # (B, N) or (B, T, F)
+            keep = self.head.columns(hide)
+            keep = keep if pred.dim() == 2 else keep[..., None]
             rec = rec + pred.to(x.dtype) * keep
         return rec
 

@@ -197,3 +197,35 @@ def test_one_module_per_input_kind_and_the_package_reexports_them():
     assert embeddings.LearnedPositions is positions.LearnedPositions
     assert embeddings.category_offsets([3, 4, 2]).tolist() == [0, 3, 7]
     assert embeddings.category_offsets([]).tolist() == []
+
+
+def test_column_tokens_are_neighbours_in_groups_whose_sizes_differ_by_one_at_most():
+    from sktransformer.nn import column_tokens
+
+    for n_columns, n_tokens in [(7, 3), (1600, 64), (65, 64), (100, 1)]:
+        token = column_tokens(n_columns, n_tokens)
+        assert token.shape == (n_columns,) and token[0] == 0 and token[-1] == n_tokens - 1
+        assert torch.all(token.diff() >= 0) and torch.all(token.diff() <= 1)  # neighbours, in order
+        sizes = torch.bincount(token)
+        assert len(sizes) == n_tokens and sizes.max() - sizes.min() <= 1
+    assert torch.equal(column_tokens(5, 8), torch.arange(5)) and torch.equal(column_tokens(5), torch.arange(5))
+    with pytest.raises(ValueError, match="n_tokens"):
+        column_tokens(5, 0)
+
+
+def test_grouped_feature_tokens_sum_their_columns_vectors():
+    torch.manual_seed(0)
+    one = FeatureTokenizer(5, [3, 4], d_model=8, add_cls=False)
+    grouped = FeatureTokenizer(5, [3, 4], d_model=8, add_cls=True, n_tokens=3)
+    grouped.load_state_dict(one.state_dict(), strict=False)
+    x_num, x_cat = torch.randn(4, 5), torch.randint(0, 3, (4, 2))
+    per_column, _ = one(x_num, x_cat)  # (4, 7, 8)
+    x, mask = grouped(x_num, x_cat)  # CLS + 3 tokens
+    assert x.shape == (4, 4, 8) and mask.all() and grouped.n_tokens == 3
+    assert grouped.token_of_column.tolist() == [0, 0, 0, 1, 1, 2, 2]  # categorical columns last
+    for t, columns in enumerate([[0, 1, 2], [3, 4], [5, 6]]):
+        expected = per_column[:, columns].sum(1) / len(columns) ** 0.5
+        torch.testing.assert_close(x[:, 1 + t], expected)
+    x.sum().backward()  # every column's weights learn through its group
+    assert grouped.num_weight.grad.abs().sum(1).gt(0).all()
+    assert grouped.cat_embed.weight.grad.abs().sum() > 0

@@ -46,6 +46,8 @@ def make_inputs(kind, B=4, T=6):
         return {"input_ids": ids}
     if kind == "table":
         return {"x_num": torch.randn(B, 2), "x_cat": torch.randint(0, 3, (B, 2))}
+    if kind == "grouped":
+        return {"x_num": torch.randn(B, 5), "x_cat": torch.randint(0, 3, (B, 2))}
     mask = torch.ones(B, T, dtype=torch.bool)
     mask[1, 3:] = False
     return {"x_seq": torch.randn(B, T, 3), "attention_mask": mask}
@@ -192,6 +194,9 @@ def make_autoencoder(kind, mask_ratio=0.25, seed=0):
     torch.manual_seed(seed)
     if kind == "table":
         emb, head, T = FeatureTokenizer(2, [3, 4], C, add_cls=False), TableReconstructionHead(C, 2, [3, 4]), 4
+    elif kind == "grouped":  # 7 columns in 3 tokens: [0, 1, 2], [3, 4] (numeric), [5, 6] (categorical)
+        emb = FeatureTokenizer(5, [3, 4], C, add_cls=False, n_tokens=3)
+        head, T = TableReconstructionHead(C, 5, [3, 4], token_of_column=emb.token_of_column), 3
     elif kind == "text":
         emb, head, T = TokenEmbedding(12, C, max_length=10), TextReconstructionHead(C, 12), 10
     else:
@@ -291,6 +296,35 @@ def test_autoencoder_training_forward(kind):
     torch.manual_seed(1)
     errors2, hide2 = model(**inputs)
     assert torch.equal(hide, hide2) and torch.equal(errors, errors2)
+
+
+def test_grouped_table_autoencoder_scores_every_column_with_its_token_hidden():
+    model = make_autoencoder("grouped", mask_ratio=0.5).eval()  # 3 tokens in 2 evaluation groups
+    inputs = make_inputs("grouped")
+    errors, rec = model.errors(**inputs), model.reconstruct(**inputs)
+    assert errors.shape == rec.shape == (4, 7) and torch.all(errors > 0)
+    torch.testing.assert_close(errors[:, :5], (rec[:, :5] - inputs["x_num"]) ** 2)
+    # a column is rebuilt with its whole token hidden: neither it nor its token's other columns
+    # move its reconstruction, while a column of another token does
+    moved = dict(inputs, x_num=inputs["x_num"].clone())
+    moved["x_num"][:, 1] += 100.0  # token 0
+    torch.testing.assert_close(model.reconstruct(**moved)[:, :3], rec[:, :3])
+    assert not torch.allclose(model.reconstruct(**moved)[:, 3:5], rec[:, 3:5])
+    repairs = model.repairs(**inputs)  # one repair per token, all of its columns at once
+    assert repairs.shape == (4, 3, 7 + C)
+    torch.testing.assert_close(repairs[:, 1, 3:5], torch.zeros(4, 2))  # token 1's numeric cells, rebuilt
+    for t in range(3):
+        fixed = model.head.replace(inputs, rec, t)
+        torch.testing.assert_close(repairs[:, t, :7], model.errors(**fixed))
+    assert torch.equal(fixed["x_num"], inputs["x_num"])  # token 2 holds the categorical columns
+    assert torch.equal(fixed["x_cat"], rec[:, 5:].long())
+    model.train()
+    torch.manual_seed(0)
+    errors, hidden = model(**make_inputs("grouped", B=64))
+    assert errors.shape == hidden.shape == (64, 7)
+    # the columns of a token are hidden together, and only hidden columns are scored
+    assert torch.equal(hidden[:, 0], hidden[:, 2]) and torch.equal(hidden[:, 5], hidden[:, 6])
+    assert torch.all(errors[~hidden] == 0) and torch.all(errors[hidden] > 0)
 
 
 def test_autoencoder_learns_a_redundant_table():

@@ -5,14 +5,15 @@ bool, True for real tokens. With ``add_cls=True`` a learned CLS vector is prepen
 (so T' = T + 1).
 
 - :mod:`.text`: :class:`TokenEmbedding` (token ids)
-- :mod:`.tabular`: :class:`FeatureTokenizer` (one token per column), :func:`category_offsets`
+- :mod:`.tabular`: :class:`FeatureTokenizer` (one token per column or per group of
+  columns), :func:`column_tokens`, :func:`category_offsets`
 - :mod:`.sequence`: :class:`StepProjection` (one token per step), :class:`LocalProjection`
 - :mod:`.positions`: the position tables and the CLS token the text and sequence modules share
 """
 
 from .positions import LearnedPositions, SinusoidalPositions, make_positions, prepend_cls
 from .sequence import DEFAULT_STEP_KERNEL, LocalProjection, StepProjection
-from .tabular import FeatureTokenizer, category_offsets
+from .tabular import FeatureTokenizer, category_offsets, column_tokens
 from .text import TokenEmbedding
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "StepProjection",
     "TokenEmbedding",
     "category_offsets",
+    "column_tokens",
     "make_positions",
     "prepend_cls",
 ]

@@ -21,12 +21,38 @@ def category_offsets(cardinalities):
     return torch.tensor([0] + cards, dtype=torch.long).cumsum(0)[: len(cards)]
 
 
+def column_tokens(n_columns, n_tokens=None):
+    """The token of each column when ``n_columns`` columns share ``n_tokens`` tokens: a
+    (n_columns,) long tensor. Neighbouring columns share a token, as neighbouring pixels share a
+    patch; group sizes differ by at most one. ``None``, or at least as many tokens as columns,
+    gives one token per column.
+
+    Examples
+    --------
+    >>> column_tokens(7, 3).tolist()
+    [0, 0, 0, 1, 1, 2, 2]
+    >>> column_tokens(3).tolist()
+    [0, 1, 2]
+    """
+    if n_tokens is None or n_tokens >= n_columns:
+        return torch.arange(n_columns)
+    if n_tokens < 1:
+        raise ValueError(f"n_tokens must be >= 1, got {n_tokens}.")
+    return torch.arange(n_columns) * n_tokens // n_columns
+
+
 class FeatureTokenizer(nn.Module):
-    """One token per table column (FT-Transformer style).
+    """One token per table column (FT-Transformer style), or per group of neighbouring columns.
 
     Numeric column ``j`` becomes ``x_j * W_j + b_j``; categorical column ``j``
     becomes ``E_j[x_j] + b_j`` with its own embedding table. Tokens are ordered
     numeric then categorical; the same in training and evaluation.
+
+    With ``n_tokens`` smaller than the number of columns, the columns are split into
+    ``n_tokens`` groups of neighbours (:func:`column_tokens`, in token order) and a group's token
+    is the sum of its columns' vectors over the square root of their number: a linear map of the
+    group's values. The encoder then attends over ``n_tokens`` tokens whatever the width, so a
+    row costs time linear in its columns.
 
     Parameters
     ----------
@@ -38,17 +64,30 @@ class FeatureTokenizer(nn.Module):
     d_model : int
     add_cls : bool, default=True
         Prepend a learned CLS vector at position 0.
+    n_tokens : int or None, default=None
+        Tokens per row; ``None`` is one per column.
+
+    Attributes
+    ----------
+    token_of_column : long tensor of shape (n_columns,)
+        The token that holds each column (a buffer; not counting the CLS token).
+    n_tokens : int
+        Tokens per row, not counting the CLS token.
 
     Examples
     --------
     >>> import torch
     >>> ft = FeatureTokenizer(2, [3], d_model=4)
-    >>> x, mask = ft(torch.randn(5, 2), torch.tensor([[0], [1], [2], [0], [1]]))
+    >>> x_cat = torch.tensor([[0], [1], [2], [0], [1]])
+    >>> x, mask = ft(torch.randn(5, 2), x_cat)
     >>> tuple(x.shape), bool(mask.all())
     ((5, 4, 4), True)
+    >>> x, _ = FeatureTokenizer(5, [3], d_model=4, add_cls=False, n_tokens=2)(torch.randn(5, 5), x_cat)
+    >>> tuple(x.shape)
+    (5, 2, 4)
     """
 
-    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True):
+    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True, n_tokens=None):
         super().__init__()
         cat_cardinalities = [int(c) for c in (cat_cardinalities or [])]
         if n_numeric < 0:
@@ -70,6 +109,12 @@ class FeatureTokenizer(nn.Module):
         self.cat_embed = nn.Embedding(sum(cat_cardinalities), d_model) if self.n_cat else None
         self.cat_bias = nn.Parameter(torch.empty(self.n_cat, d_model))
         self.cls = nn.Parameter(torch.empty(1, 1, d_model)) if add_cls else None
+        n_columns = n_numeric + self.n_cat
+        token = column_tokens(n_columns, n_tokens)
+        self.n_tokens = int(token[-1]) + 1
+        self.register_buffer("token_of_column", token, persistent=False)
+        sizes = torch.bincount(token, minlength=self.n_tokens).to(torch.float32)  # (n_tokens,)
+        self.register_buffer("column_scale", sizes.rsqrt()[token], persistent=False)  # (n_columns,)
         self._init_weights()
 
     def _init_weights(self):
@@ -100,7 +145,10 @@ class FeatureTokenizer(nn.Module):
                 raise ValueError(f"x_cat must have shape (B, {self.n_cat}), got {got}.")
             idx = x_cat.long() + self.cat_offsets  # (B, n_cat)
             parts.append(self.cat_embed(idx) + self.cat_bias)  # (B, n_cat, C)
-        x = torch.cat(parts, dim=1)  # (B, n_tokens, C)
+        x = torch.cat(parts, dim=1)  # (B, n_columns, C)
+        if self.n_tokens < x.shape[1]:  # groups of columns: each token sums its columns' vectors
+            x = x * self.column_scale[:, None].to(x.dtype)
+            x = x.new_zeros(x.shape[0], self.n_tokens, x.shape[2]).index_add_(1, self.token_of_column, x)
         mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)  # (B, n_tokens)
         if self.add_cls:
             x, mask = prepend_cls(self.cls, x, mask)  # (B, n_tokens+1, C)
