@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .dropout import Dropout
+from .embeddings.tabular import column_slots
 
 
 class ClassificationHead(nn.Module):
@@ -116,14 +117,21 @@ class TableReconstructionHead(nn.Module):
             raise ValueError(f"token_of_column must have shape ({n_columns},), got {tuple(token.shape)}.")
         self.grouped = bool((token != torch.arange(n_columns)).any())
         self.register_buffer("token_of_column", token, persistent=False)
+        slot, self.group_width = column_slots(token)
+        self.register_buffer("numeric_slot", slot[:n_numeric], persistent=False)
 
     def columns(self, select):
         """The columns (B, n_columns) that the selected tokens (B, T) hold."""
         return select[:, self.token_of_column] if self.grouped else select
 
     def _numeric(self, h):
-        tokens = h.index_select(1, self.token_of_column[: self.n_numeric]) if self.grouped else h[:, : self.n_numeric]
-        return (tokens * self.num_weight).sum(-1) + self.num_bias  # (B, n_num)
+        if not self.grouped:
+            return (h[:, : self.n_numeric] * self.num_weight).sum(-1) + self.num_bias  # (B, n_num)
+        # each column's value from its token, as one batched product over the (T, k) grid
+        B, T, C = h.shape
+        weight = self.num_weight.new_zeros(T * self.group_width, C).index_copy(0, self.numeric_slot, self.num_weight)
+        grid = torch.bmm(h.transpose(0, 1), weight.view(T, self.group_width, C).transpose(1, 2))  # (T, B, k)
+        return grid.transpose(0, 1).reshape(B, -1)[:, self.numeric_slot] + self.num_bias  # (B, n_num)
 
     def _categorical(self, h, j):
         return self.cat_linears[j](h[:, self.token_of_column[self.n_numeric + j]])  # (B, card_j)

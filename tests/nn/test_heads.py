@@ -144,3 +144,17 @@ def test_setting_a_token_to_its_reconstruction_lowers_its_error(kind):
     if kind != "sequence":
         logits = (head.cat_linears[1] if kind == "table" else head.linear)(h[:, t])
         torch.testing.assert_close(after[:, t], -logits.log_softmax(-1).max(-1).values)
+
+
+def test_grouped_table_head_reads_each_column_off_its_token():
+    from sktransformer.nn import column_tokens
+
+    torch.manual_seed(0)
+    token = column_tokens(9, 4)  # numeric columns 0-6, categorical 7-8
+    head = TableReconstructionHead(C, 7, [3, 2], token_of_column=token)
+    h = torch.randn(5, 4, C)
+    expected = (h[:, token[:7]] * head.num_weight).sum(-1) + head.num_bias  # (5, 7)
+    rec = head.predict(h)
+    torch.testing.assert_close(rec[:, :7], expected)
+    torch.testing.assert_close(rec[:, 7], head.cat_linears[0](h[:, token[7]]).argmax(-1).float())
+    torch.testing.assert_close(rec[:, 8], head.cat_linears[1](h[:, token[8]]).argmax(-1).float())

@@ -13,7 +13,7 @@ bool, True for real tokens. With ``add_cls=True`` a learned CLS vector is prepen
 
 from .positions import LearnedPositions, SinusoidalPositions, make_positions, prepend_cls
 from .sequence import DEFAULT_STEP_KERNEL, LocalProjection, StepProjection
-from .tabular import FeatureTokenizer, category_offsets, column_tokens
+from .tabular import FeatureTokenizer, category_offsets, column_slots, column_tokens
 from .text import TokenEmbedding
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "StepProjection",
     "TokenEmbedding",
     "category_offsets",
+    "column_slots",
     "column_tokens",
     "make_positions",
     "prepend_cls",

@@ -41,6 +41,25 @@ def column_tokens(n_columns, n_tokens=None):
     return torch.arange(n_columns) * n_tokens // n_columns
 
 
+def column_slots(token):
+    """Where each column sits in a (n_tokens, k) grid that holds every token's columns in order,
+    ``k`` being the largest group: ``(slot (n_columns,) long, k)``. Grouped models compute a
+    token's sum over its columns as one batched matrix product over this grid (zero where a
+    group is smaller), without a (B, n_columns, C) tensor.
+
+    Examples
+    --------
+    >>> slot, k = column_slots(column_tokens(7, 3))
+    >>> slot.tolist(), k
+    ([0, 1, 2, 3, 4, 6, 7], 3)
+    """
+    n_tokens = int(token[-1]) + 1
+    sizes = torch.bincount(token, minlength=n_tokens)
+    starts = sizes.cumsum(0) - sizes  # each token's first column (its columns are neighbours)
+    k = int(sizes.max())
+    return token * k + torch.arange(len(token)) - starts[token], k
+
+
 class FeatureTokenizer(nn.Module):
     """One token per table column (FT-Transformer style), or per group of neighbouring columns.
 
@@ -115,6 +134,8 @@ class FeatureTokenizer(nn.Module):
         self.register_buffer("token_of_column", token, persistent=False)
         sizes = torch.bincount(token, minlength=self.n_tokens).to(torch.float32)  # (n_tokens,)
         self.register_buffer("column_scale", sizes.rsqrt()[token], persistent=False)  # (n_columns,)
+        slot, self.group_width = column_slots(token)
+        self.register_buffer("numeric_slot", slot[:n_numeric], persistent=False)  # (n_numeric,)
         self._init_weights()
 
     def _init_weights(self):
@@ -138,18 +159,35 @@ class FeatureTokenizer(nn.Module):
                     f"x_num must have shape (B, {self.n_numeric}), got {got}."
                 )
             x_num = x_num.to(self.num_weight.dtype)  # (B, n_num)
-            parts.append(x_num[:, :, None] * self.num_weight + self.num_bias)  # (B, n_num, C)
         if self.n_cat:
             if x_cat is None or x_cat.dim() != 2 or x_cat.shape[1] != self.n_cat:
                 got = None if x_cat is None else tuple(x_cat.shape)
                 raise ValueError(f"x_cat must have shape (B, {self.n_cat}), got {got}.")
             idx = x_cat.long() + self.cat_offsets  # (B, n_cat)
             parts.append(self.cat_embed(idx) + self.cat_bias)  # (B, n_cat, C)
-        x = torch.cat(parts, dim=1)  # (B, n_columns, C)
-        if self.n_tokens < x.shape[1]:  # groups of columns: each token sums its columns' vectors
-            x = x * self.column_scale[:, None].to(x.dtype)
-            x = x.new_zeros(x.shape[0], self.n_tokens, x.shape[2]).index_add_(1, self.token_of_column, x)
+        if self.n_tokens < self.n_numeric + self.n_cat:  # groups of columns: each token sums its columns
+            x = self._grouped(x_num, parts[0] if parts else None)
+        else:
+            if self.n_numeric:
+                parts.insert(0, x_num[:, :, None] * self.num_weight + self.num_bias)  # (B, n_num, C)
+            x = torch.cat(parts, dim=1)  # (B, n_columns, C)
         mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)  # (B, n_tokens)
         if self.add_cls:
             x, mask = prepend_cls(self.cls, x, mask)  # (B, n_tokens+1, C)
         return x, mask
+
+    def _grouped(self, x_num, cat):
+        """Each token's sum of its columns' scaled vectors (B, n_tokens, C), from the numeric
+        values (B, n_num) and the categorical vectors (B, n_cat, C)."""
+        T, C, n = self.n_tokens, self.d_model, self.n_numeric
+        scale = self.column_scale.to(self.num_weight.dtype)
+        bias = self.num_weight.new_zeros(T, C).index_add(0, self.token_of_column[:n], self.num_bias * scale[:n, None])
+        x = bias.expand((x_num if n else cat).shape[0], T, C)  # (B, T, C)
+        if n:
+            grid = x_num.new_zeros(len(x_num), T * self.group_width).index_copy(1, self.numeric_slot, x_num * scale[:n])
+            weight = self.num_weight.new_zeros(T * self.group_width, C).index_copy(0, self.numeric_slot, self.num_weight)
+            x = x + torch.bmm(grid.view(-1, T, self.group_width).transpose(0, 1),  # (T, B, k)
+                              weight.view(T, self.group_width, C)).transpose(0, 1)  # (B, T, C)
+        if cat is not None:
+            x = x.index_add(1, self.token_of_column[n:], cat * scale[n:, None])
+        return x.contiguous()
