@@ -9,6 +9,7 @@ from .embeddings import (
     SinusoidalPositions,
     StepProjection,
     TokenEmbedding,
+    column_slots,
     column_tokens,
 )
 from .heads import (
@@ -48,5 +49,6 @@ __all__ = [
     "TransformerAutoencoder",
     "TransformerModel",
     "build_attention_mask",
+    "column_slots",
     "column_tokens",
 ]
