@@ -168,15 +168,15 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         return MaskedReconstructionLoss, {}
 
     def _make_head(self, width):
-        from .nn import SequenceReconstructionHead, TableReconstructionHead, TextReconstructionHead, column_tokens
+        from .nn import SequenceReconstructionHead, TableReconstructionHead, TextReconstructionHead
 
         enc = self.encoder_
         if self.input_mode_ == "text":
             return TextReconstructionHead(width, enc.vocab_size_)
         if self.input_mode_ == "sequence":
             return SequenceReconstructionHead(width, enc.n_features_)
-        token = column_tokens(enc.n_features_, self._n_feature_tokens())
-        return TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_, token_of_column=token)
+        return TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_,
+                                       token_of_column=self._column_tokens())
 
     def _max_tokens(self):
         if self.input_mode_ == "tabular":
@@ -245,19 +245,13 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             ], axis=1)
             drops = np.maximum(drops, 0.0)
             if drops.shape[1] != N:  # tokens hold groups of columns: split by the columns' errors
-                drops = _split_over_items(drops, np.nan_to_num(scaled), self._item_tokens())
+                drops = _split_over_items(drops, np.nan_to_num(scaled), self._column_tokens().numpy())
             drops = np.where(mask, drops, 0.0)
             total = drops.sum(axis=1, keepdims=True)
             even = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             shares = np.where(total > 0, drops / np.where(total > 0, total, 1.0), even)
             parts.append(np.where(mask, shares * distance[:, None], np.nan))
         return _pad_concat(parts)
-
-    def _item_tokens(self):
-        """The token of each table column (token order), as a NumPy array."""
-        from .nn import column_tokens
-
-        return column_tokens(self.encoder_.n_features_, self._n_feature_tokens()).numpy()
 
     def _density_distance(self, errors, code):
         """Squared Mahalanobis distance of ``[code, log mean error]`` under the fitted Gaussian."""

@@ -606,12 +606,16 @@ class TransformerBase(BaseEstimator):
             tokens = AUTO_FEATURE_TOKENS
         return n if tokens is None else min(n, int(tokens))
 
-    def _token_columns(self):
-        """The columns of each token of a table row, as lists of names (token order)."""
+    def _column_tokens(self):
+        """The token of each table column, columns in token order (``nn.column_tokens``)."""
         from .nn import column_tokens
 
+        return column_tokens(self.encoder_.n_features_, self._n_feature_tokens())
+
+    def _token_columns(self):
+        """The columns of each token of a table row, as lists of names (token order)."""
         names = np.asarray(self.encoder_.feature_names_, dtype=object)
-        token = column_tokens(len(names), self._n_feature_tokens()).numpy()
+        token = self._column_tokens().numpy()
         return [names[token == t].tolist() for t in range(int(token[-1]) + 1)]
 
     def _make_wide(self):

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .dropout import Dropout
-from .embeddings.tabular import column_slots
+from .embeddings.tabular import column_slots, grid_rows
 
 
 class ClassificationHead(nn.Module):
@@ -128,9 +128,9 @@ class TableReconstructionHead(nn.Module):
         if not self.grouped:
             return (h[:, : self.n_numeric] * self.num_weight).sum(-1) + self.num_bias  # (B, n_num)
         # each column's value from its token, as one batched product over the (T, k) grid
-        B, T, C = h.shape
-        weight = self.num_weight.new_zeros(T * self.group_width, C).index_copy(0, self.numeric_slot, self.num_weight)
-        grid = torch.bmm(h.transpose(0, 1), weight.view(T, self.group_width, C).transpose(1, 2))  # (T, B, k)
+        B, T, _ = h.shape
+        weight = grid_rows(self.num_weight, self.numeric_slot, T, self.group_width)  # (T, k, C)
+        grid = torch.bmm(h.transpose(0, 1), weight.transpose(1, 2))  # (T, B, k)
         return grid.transpose(0, 1).reshape(B, -1)[:, self.numeric_slot] + self.num_bias  # (B, n_num)
 
     def _categorical(self, h, j):

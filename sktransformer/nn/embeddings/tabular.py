@@ -60,6 +60,13 @@ def column_slots(token):
     return token * k + torch.arange(len(token)) - starts[token], k
 
 
+def grid_rows(rows, slot, n_tokens, width):
+    """The rows (n_columns, C) of the columns placed at their ``slot`` (:func:`column_slots`) of a
+    zero grid: (n_tokens, width, C)."""
+    grid = rows.new_zeros(n_tokens * width, rows.shape[1]).index_copy(0, slot, rows)
+    return grid.view(n_tokens, width, rows.shape[1])
+
+
 class FeatureTokenizer(nn.Module):
     """One token per table column (FT-Transformer style), or per group of neighbouring columns.
 
@@ -185,9 +192,8 @@ class FeatureTokenizer(nn.Module):
         x = bias.expand((x_num if n else cat).shape[0], T, C)  # (B, T, C)
         if n:
             grid = x_num.new_zeros(len(x_num), T * self.group_width).index_copy(1, self.numeric_slot, x_num * scale[:n])
-            weight = self.num_weight.new_zeros(T * self.group_width, C).index_copy(0, self.numeric_slot, self.num_weight)
-            x = x + torch.bmm(grid.view(-1, T, self.group_width).transpose(0, 1),  # (T, B, k)
-                              weight.view(T, self.group_width, C)).transpose(0, 1)  # (B, T, C)
+            weight = grid_rows(self.num_weight, self.numeric_slot, T, self.group_width)  # (T, k, C)
+            x = x + torch.bmm(grid.view(-1, T, self.group_width).transpose(0, 1), weight).transpose(0, 1)  # (B, T, C)
         if cat is not None:
             x = x.index_add(1, self.token_of_column[n:], cat * scale[n:, None])
         return x.contiguous()
