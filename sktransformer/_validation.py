@@ -113,20 +113,98 @@ def check_column_dtypes(X):
         )
 
 
-def free_text_columns(X, min_words=3, min_distinct=0.5):
+#: Free-text detection (``text_columns="auto"``): a string column is text when its values average at
+#: least this many words and at least this share of them are distinct; otherwise a category.
+TEXT_MIN_WORDS = 2
+TEXT_MIN_DISTINCT = 0.5
+#: Values read to decide (evenly spaced over the column): enough to tell, quick on any size.
+_DETECTION_SAMPLE = 10000
+
+
+def _is_string_column(column):
+    return column.dtype.kind in "OSU" or str(column.dtype) in ("string", "str")
+
+
+def free_text_columns(X, min_words=TEXT_MIN_WORDS, min_distinct=TEXT_MIN_DISTINCT):
     """Columns of the DataFrame ``X`` whose values read as free text: str values of at least
-    ``min_words`` words on average, at least ``min_distinct`` of them distinct."""
+    ``min_words`` words on average, at least ``min_distinct`` of them distinct (at least 5 values;
+    a column of fewer is a category)."""
     found = []
     for column in X.columns:
-        if X[column].dtype.kind not in "OSU" and str(X[column].dtype) not in ("string", "str"):
+        if not _is_string_column(X[column]):
             continue
-        values = [v for v in X[column].dropna().tolist() if isinstance(v, str)]
+        values = X[column].dropna()
+        if len(values) > _DETECTION_SAMPLE:
+            values = values.iloc[np.linspace(0, len(values) - 1, _DETECTION_SAMPLE).astype(int)]
+        values = [v for v in values.tolist() if isinstance(v, str)]
         if len(values) < 5:
             continue
         words = np.mean([len(v.split()) for v in values])
         if words >= min_words and len(set(values)) >= min_distinct * len(values):
             found.append(column)
     return found
+
+
+def _column_list(X, value, name):
+    """``value`` (one column name or a list of them) as a list of columns of ``X``."""
+    columns = [value] if isinstance(value, (str, numbers.Integral)) else list(value)
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"{name} names a column twice: {columns}.")
+    missing = [c for c in columns if c not in X.columns]
+    if missing:
+        raise ValueError(f"{name} names columns {missing} that X does not have; its columns are {list(X.columns)}.")
+    return columns
+
+
+def split_frame_columns(X, text_columns="auto", categorical_columns="auto"):
+    """Decide the role of every column of the DataFrame ``X``: ``(text, categorical)`` lists of
+    names (every other column is numeric), in ``X``'s column order.
+
+    ``text_columns``: ``"auto"`` (:func:`free_text_columns`), a list of names, or None (no
+    text). ``categorical_columns``: ``"auto"`` (every column that is neither text nor numbers), or
+    a list of names, which may name numeric columns (codes such as a zip code or a store id) and
+    string columns that ``"auto"`` would read as text. A string column that is neither text nor
+    listed stays a category. A text column must hold str (missing values are empty texts).
+    """
+    declared = [] if categorical_columns == "auto" else _column_list(X, categorical_columns, "categorical_columns")
+    if text_columns == "auto":
+        text = [c for c in free_text_columns(X) if c not in declared]
+    else:
+        text = [] if text_columns is None else _column_list(X, text_columns, "text_columns")
+        both = [c for c in text if c in declared]
+        if both:
+            raise ValueError(f"Columns {both} are in both text_columns and categorical_columns; put each in one.")
+    for column in text:
+        check_text_column(X[column], column)
+    categorical = [c for c in X.columns if c not in text and (c in declared or not _is_numeric_column(X[c]))]
+    return text, categorical
+
+
+def _is_numeric_column(column):
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)
+
+
+def check_text_column(column, name):
+    """Reject a text column (a Series) with values that are neither str nor missing."""
+    import pandas as pd
+
+    if _is_numeric_column(column) and column.notna().any():
+        raise TypeError(
+            f"Column {name!r} is in text_columns but holds numbers ({column.dtype}); a text column holds str. "
+            "Leave it out of text_columns, or convert it with X[column].astype(str)."
+        )
+    values = column.to_numpy(dtype=object)
+    bad = np.flatnonzero([not (_is_str(v) or v is None or v is pd.NA or (isinstance(v, float) and v != v))
+                          for v in values])
+    if len(bad):
+        i = int(bad[0])
+        raise TypeError(
+            f"Column {name!r} is a text column but row {i} (index {column.index[i]!r}) holds a "
+            f"{type(values[i]).__name__} ({values[i]!r:.40}); a text column holds str, with NaN or None for "
+            "a missing text. Convert it (X[column].astype(str)) or name it in categorical_columns."
+        )
 
 
 def check_text(X, name="X"):

@@ -43,6 +43,9 @@ class TabularEncoder:
         How numeric columns are scaled: to zero mean and unit variance (a constant column is only
         centred), to a normal distribution with :class:`~sklearn.preprocessing.QuantileTransformer`
         (``n_quantiles=min(1000, n_samples)``), or not at all.
+    categorical : list or None, default=None
+        DataFrame columns taken as categories whatever their dtype (numeric codes such as a
+        store id); ``None``: the non-numeric columns only.
 
     Attributes
     ----------
@@ -80,8 +83,9 @@ class TabularEncoder:
     ([[0.0]], [[0]], ['age', 'city'])
     """
 
-    def __init__(self, scale="standard"):
+    def __init__(self, scale="standard", categorical=None):
         self.scale = scale
+        self.categorical = categorical
 
     def fit(self, X):
         """Learn column roles, scaling and category codes.
@@ -101,13 +105,16 @@ class TabularEncoder:
             if not X.columns.is_unique:
                 raise ValueError("X has duplicate column names; TabularEncoder needs unique column names.")
             self._fitted_on_frame = True
-            self.numeric_columns_ = [c for c in X.columns if _is_numeric(X[c].dtype)]
-            self.categorical_columns_ = [c for c in X.columns if not _is_numeric(X[c].dtype)]
+            declared = set(self.categorical or ())
+            self.numeric_columns_ = [c for c in X.columns if _is_numeric(X[c].dtype) and c not in declared]
+            self.categorical_columns_ = [c for c in X.columns if c not in self.numeric_columns_]
+            self._numeric_codes = [c for c in declared if c in X.columns and _is_numeric(X[c].dtype)]
             self.categories_ = [_categories(X[c]) for c in self.categorical_columns_]
             names = self.numeric_columns_ + self.categorical_columns_
         else:
             X = self._check_array(X)
             self._fitted_on_frame = False
+            self._numeric_codes = []
             self.numeric_columns_ = list(range(X.shape[1]))
             self.categorical_columns_ = []
             self.categories_ = []
@@ -161,8 +168,10 @@ class TabularEncoder:
             missing = [c for c in self.numeric_columns_ + self.categorical_columns_ if c not in X.columns]
             if missing:
                 raise ValueError(f"X is missing columns seen in fit: {missing}.")
+            codes = set(self._numeric_codes)  # categories given as numbers in fit
             changed = [c for c in self.numeric_columns_ if not _is_numeric(X[c].dtype)] + [
-                c for c in self.categorical_columns_ if _is_numeric(X[c].dtype) and X[c].notna().any()
+                c for c in self.categorical_columns_
+                if c not in codes and _is_numeric(X[c].dtype) and X[c].notna().any()
             ]
             if changed:
                 raise ValueError(

@@ -200,6 +200,14 @@ class TextEncoder:
         attention_mask[empty, 0] = True
         return input_ids, attention_mask, encodings
 
+    def encode_ragged(self, texts):
+        """Subword ids per text (a list of lists, each at most ``max_length`` long, no special
+        tokens) and which texts were cut at ``max_length`` (a bool array)."""
+        self._check_fitted()
+        encode = getattr(self.tokenizer_, "encode_batch_fast", self.tokenizer_.encode_batch)
+        encodings = encode(_as_text_list(texts), add_special_tokens=False)
+        return [e.ids for e in encodings], np.array([bool(e.overflowing) for e in encodings], dtype=bool)
+
     def transform(self, texts):
         """Encode ``texts`` as padded subword ids.
 
@@ -314,11 +322,12 @@ class PretrainedTextEncoder:
         self.tokenizer_.enable_truncation(max_length=self.max_length, stride=0)
 
     def encode_ragged(self, texts):
-        """Token ids per text (list of lists, special tokens added) and the number truncated."""
+        """Token ids per text (list of lists, special tokens added) and which texts were cut at
+        ``max_length`` (a bool array)."""
         texts = _as_text_list(texts)
         encode = getattr(self.tokenizer_, "encode_batch_fast", self.tokenizer_.encode_batch)
         encodings = encode(texts, add_special_tokens=True)
-        return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+        return [e.ids for e in encodings], np.array([bool(e.overflowing) for e in encodings], dtype=bool)
 
     def pad(self, ids):
         """Right-pad ragged ids: ``{"input_ids": int64 (n, L), "attention_mask": bool (n, L)}``."""
@@ -333,7 +342,8 @@ class PretrainedTextEncoder:
 
     def transform(self, texts):
         """Encode ``texts`` as right-padded ids and a mask (see :meth:`pad`)."""
-        ids, self.n_truncated_ = self.encode_ragged(texts)
+        ids, cut = self.encode_ragged(texts)
+        self.n_truncated_ = int(cut.sum())
         return self.pad(ids)
 
     def tokens(self, texts):

@@ -6,6 +6,7 @@ from .dropout import Dropout
 from .embeddings import (
     FeatureTokenizer,
     LearnedPositions,
+    MixedEmbedding,
     SinusoidalPositions,
     StepProjection,
     TokenEmbedding,
@@ -14,6 +15,7 @@ from .embeddings import (
 )
 from .heads import (
     ClassificationHead,
+    MixedReconstructionHead,
     RegressionHead,
     SequenceReconstructionHead,
     TableReconstructionHead,
@@ -22,7 +24,7 @@ from .heads import (
 from .losses import MaskedReconstructionLoss, MLMLoss
 from .models import MaskedLanguageModel, TransformerAutoencoder, TransformerModel
 from .pooling import Pooling
-from .wide import ColumnLinear, NgramLinear
+from .wide import ColumnLinear, MixedLinear, NgramLinear
 
 __all__ = [
     "ClassificationHead",
@@ -36,6 +38,9 @@ __all__ = [
     "MLMLoss",
     "MaskedLanguageModel",
     "MaskedReconstructionLoss",
+    "MixedEmbedding",
+    "MixedLinear",
+    "MixedReconstructionHead",
     "MultiHeadSelfAttention",
     "NgramLinear",
     "Pooling",

@@ -154,3 +154,25 @@ class BackboneModel(nn.Module):
     def forward(self, **inputs):
         """Return ``head(sentence_embedding)``, shape (B, n_outputs)."""
         return self.head(self.forward_features(**inputs)["sentence_embedding"])
+
+
+class BackboneTokens(nn.Module):
+    """A pretrained backbone's token vectors, projected to ``d_model``: the text part of a mixed
+    row (:class:`~sktransformer.nn.embeddings.mixed.MixedEmbedding`).
+
+    Parameters
+    ----------
+    backbone : HFBackbone
+    d_model : int
+        Width of the tokens the fusion encoder reads.
+    """
+
+    def __init__(self, backbone, d_model):
+        super().__init__()
+        self.backbone = backbone
+        self.project = nn.Linear(backbone.hidden_size, d_model)
+
+    def forward(self, input_ids, attention_mask):
+        """Return ``(x (B, L, d_model), mask (B, L) bool)``."""
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
+        return self.project(out["token_embeddings"]), out["attention_mask"]  # (B, L, C)

@@ -3,7 +3,8 @@
 Prediction heads map the pooled vector (B, C) -> (B, n_outputs). Reconstruction heads map token
 vectors (B, T, C) back to what each token held, one head per input kind (table cells, sequence
 steps, subwords); :class:`~sktransformer.nn.TransformerAutoencoder` scores rows by their errors.
-Each reconstruction head has the same four methods: ``predict(h)``, ``replace(inputs, rec, t)``,
+A mixed row's head (:class:`MixedReconstructionHead`) joins a table head and a text head. Each
+reconstruction head has the same four methods: ``predict(h)``, ``replace(inputs, rec, t)``,
 ``errors(h, targets, select=None)`` and ``columns(select)``. A token holds one item (a cell, a step,
 a subword), or, for a wide table, a group of cells; ``predict`` and ``errors`` work item by item, ``replace`` sets the items of
 one token and ``columns`` maps a (B, T) selection of tokens to the items they hold.
@@ -265,3 +266,61 @@ class TextReconstructionHead(_OneItemPerToken, nn.Module):
         if select is not None:
             err = err * select
         return err
+
+
+class MixedReconstructionHead(nn.Module):
+    """The tokens of a mixed row (B, F + L, C) -> the table cells of its F feature tokens, then the
+    subwords of its L text tokens: one item per cell, then one per text token.
+
+    Parameters
+    ----------
+    text : TextReconstructionHead
+    table : TableReconstructionHead or None, default=None
+        None when the row has no feature tokens.
+    n_feature_tokens : int, default=0
+        ``F``, the feature tokens in front of the text tokens.
+
+    Examples
+    --------
+    >>> import torch
+    >>> head = MixedReconstructionHead(TextReconstructionHead(8, 10), TableReconstructionHead(8, 2), 2)
+    >>> h = torch.randn(3, 5, 8)  # 2 feature tokens, 3 text tokens
+    >>> targets = {"x_num": torch.randn(3, 2), "input_ids": torch.randint(0, 10, (3, 3))}
+    >>> tuple(head.errors(h, targets).shape), tuple(head.predict(h).shape)
+    ((3, 5), (3, 5))
+    """
+
+    def __init__(self, text, table=None, n_feature_tokens=0):
+        super().__init__()
+        self.text = text
+        self.table = table
+        self.n_feature_tokens = int(n_feature_tokens)
+        self.n_columns = 0 if table is None else table.n_numeric + len(table.cat_cardinalities)
+
+    def _join(self, table_part, text_part):
+        return text_part if self.table is None else torch.cat([table_part.to(text_part.dtype), text_part], dim=1)
+
+    def columns(self, select):
+        """The items (B, n_columns + L) that the selected tokens (B, F + L) hold."""
+        F_ = self.n_feature_tokens
+        return self._join(None if self.table is None else self.table.columns(select[:, :F_]), select[:, F_:])
+
+    def predict(self, h):
+        """Reconstruction per item (B, n_columns + L): values and codes, then token ids (as floats)."""
+        F_ = self.n_feature_tokens
+        text = self.text.predict(h[:, F_:]).to(h.dtype)
+        return self._join(None if self.table is None else self.table.predict(h[:, :F_]), text)
+
+    def replace(self, inputs, rec, t):
+        """A copy of ``inputs`` with token ``t``'s items set to their reconstruction ``rec``."""
+        if t < self.n_feature_tokens:
+            return self.table.replace(inputs, rec[:, :self.n_columns], t)
+        return self.text.replace(inputs, rec[:, self.n_columns:], t - self.n_feature_tokens)
+
+    def errors(self, h, targets, select=None):
+        """Per-item errors (B, n_columns + L): the table head's, then the text head's."""
+        F_ = self.n_feature_tokens
+        text = self.text.errors(h[:, F_:], targets, None if select is None else select[:, F_:])
+        if self.table is None:
+            return text
+        return self._join(self.table.errors(h[:, :F_], targets, None if select is None else select[:, :F_]), text)

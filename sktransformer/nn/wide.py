@@ -114,3 +114,25 @@ class ColumnLinear(nn.Module):
         if self.categories is not None:
             out = out + self.categories[x_cat.long() + self.cat_offsets].sum(1)  # (B, n_outputs)
         return out
+
+
+class MixedLinear(nn.Module):
+    """Linear scores from a mixed row: the text tokens' n-grams plus the table columns.
+
+    Parameters
+    ----------
+    ngrams : NgramLinear
+    columns : ColumnLinear or None
+        None when every column is text.
+    """
+
+    def __init__(self, ngrams, columns=None):
+        super().__init__()
+        self.ngrams = ngrams
+        self.columns = columns
+
+    def forward(self, input_ids, attention_mask=None, x_num=None, x_cat=None, **_):
+        out = self.ngrams(input_ids, attention_mask)  # (B, n_outputs)
+        if self.columns is not None:
+            out = out + self.columns(x_num=x_num, x_cat=x_cat)
+        return out

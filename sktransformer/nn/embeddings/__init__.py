@@ -7,10 +7,12 @@ bool, True for real tokens. With ``add_cls=True`` a learned CLS vector is prepen
 - :mod:`.text`: :class:`TokenEmbedding` (token ids)
 - :mod:`.tabular`: :class:`FeatureTokenizer` (one token per column or per group of
   columns), :func:`column_tokens`, :func:`category_offsets`
+- :mod:`.mixed`: :class:`MixedEmbedding` (feature tokens beside the tokens of text columns)
 - :mod:`.sequence`: :class:`StepProjection` (one token per step), :class:`LocalProjection`
 - :mod:`.positions`: the position tables and the CLS token the text and sequence modules share
 """
 
+from .mixed import MixedEmbedding
 from .positions import LearnedPositions, SinusoidalPositions, make_positions, prepend_cls
 from .sequence import DEFAULT_STEP_KERNEL, LocalProjection, StepProjection
 from .tabular import FeatureTokenizer, category_offsets, column_slots, column_tokens
@@ -21,6 +23,7 @@ __all__ = [
     "FeatureTokenizer",
     "LearnedPositions",
     "LocalProjection",
+    "MixedEmbedding",
     "SinusoidalPositions",
     "StepProjection",
     "TokenEmbedding",
