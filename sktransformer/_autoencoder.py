@@ -59,7 +59,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     pooling : {"mean", "max"}, default="mean"
         How token vectors become the latent code returned by ``transform``.
     {{d_model n_heads n_layers dim_feedforward dropout norm_first positional max_length}}
-    {{vocab_size tokenizer feature_tokens max_epochs batch_size lr weight_decay optimizer device}}
+    {{vocab_size tokenizer feature_tokens text_columns categorical_columns max_epochs batch_size lr weight_decay optimizer device}}
     {{early_stopping validation_fraction n_iter_no_change tol callbacks verbose random_state}}
 
     Attributes
@@ -72,8 +72,10 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         the anomaly-detection guide). ``None`` with ``anomaly_score="reconstruction"``.
     error_scale_ : ndarray of shape (`n_features_in_`,) or None
         Tables: the median training error of each column (in token order); errors are divided by
-        it, so every column counts in units of its own typical error. ``None`` otherwise.
-    {{input_mode_ n_features_in_ feature_names_in_ encoder_ net_ history_ n_truncated_}}
+        it, so every column counts in units of its own typical error. A DataFrame with text
+        columns: the same for its other columns, then one entry for all text tokens (their median
+        error). ``None`` otherwise.
+    {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ encoder_ net_ history_ n_truncated_}}
 
     See Also
     --------
@@ -109,7 +111,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
 
     def __init__(self, *, contamination="auto", anomaly_score="density", mask_ratio=0.25, pooling="mean", d_model=32,
                  n_heads=4, n_layers=1, dim_feedforward=64, dropout=0.0, norm_first=True, positional="learned",
-                 max_length=None, vocab_size=8000, tokenizer="wordpiece", feature_tokens="auto", max_epochs="auto", batch_size=256, lr=1e-3,
+                 max_length=None, vocab_size=8000, tokenizer="wordpiece", feature_tokens="auto", text_columns="auto",
+                 categorical_columns="auto", max_epochs="auto", batch_size=256, lr=1e-3,
                  weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())
@@ -139,12 +142,16 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             errors.append(self._scaled(outs[0], mask))  # no error_scale_ yet: only NaN on padding
             codes.extend(outs[1:])
         errors = _pad_concat(errors)
-        if self.input_mode_ == "tabular":
+        if self.input_mode_ in ("tabular", "mixed"):
             # Each column's errors in units of its median training error: a column that is hard
-            # to predict for every row does not drown the others.
-            median = np.median(errors, axis=0)
+            # to predict for every row does not drown the others. A mixed row's text tokens share
+            # one scale, the median error of all of them (the last entry).
+            n = self.encoder_.n_features_
+            median = np.median(errors[:, :n], axis=0)
+            if self.input_mode_ == "mixed":
+                median = np.append(median, np.nanmedian(errors[:, n:]))
             self.error_scale_ = np.maximum(median, max(1e-12, 1e-6 * float(median.max())))
-            errors = errors / self.error_scale_
+            errors = self._scaled(errors, ~np.isnan(errors))
         if density:
             v = _density_features(errors, np.concatenate(codes, axis=0))
             self.density_ = RobustGaussian().fit(v)
@@ -170,9 +177,18 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     def _make_head(self, width):
         from .nn import SequenceReconstructionHead, TableReconstructionHead, TextReconstructionHead
 
+        from .nn import MixedReconstructionHead
+
         enc = self.encoder_
         if self.input_mode_ == "text":
             return TextReconstructionHead(width, enc.vocab_size_)
+        if self.input_mode_ == "mixed":
+            table = None
+            if enc.n_features_:
+                table = TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_,
+                                                token_of_column=self._column_tokens())
+            n_feature_tokens = self._n_feature_tokens() if enc.n_features_ else 0
+            return MixedReconstructionHead(TextReconstructionHead(width, enc.vocab_size_), table, n_feature_tokens)
         if self.input_mode_ == "sequence":
             return SequenceReconstructionHead(width, enc.n_features_)
         return TableReconstructionHead(width, enc.n_numeric_, enc.cat_cardinalities_,
@@ -181,6 +197,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
     def _max_tokens(self):
         if self.input_mode_ == "tabular":
             return self._n_feature_tokens()
+        if self.input_mode_ == "mixed":
+            return (self._n_feature_tokens() if self.encoder_.n_features_ else 0) + self.encoder_.max_tokens_
         return int(self.encoder_.max_length)
 
     def _make_module(self, backbone, wide):
@@ -204,15 +222,24 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         (:class:`~sktransformer.nn.TransformerAutoencoder`'s ``errors``, ``latent``,
         ``reconstruct``, ``repairs``) on the chunk, as float64, and its token mask (n, T)."""
         for outs, inputs in self._predict_chunks(X, method=methods):
-            mask = inputs.get("attention_mask")
-            if mask is None:  # a table: every row has all its columns
-                mask = np.ones((len(outs[0]), self.encoder_.n_features_), dtype=bool)
-            yield [out.astype(np.float64) for out in outs], mask
+            yield [out.astype(np.float64) for out in outs], self._item_mask(inputs)
+
+    def _item_mask(self, inputs):
+        """Which items (columns, steps, tokens) of a chunk's rows are real: (n, N) bool."""
+        mask = inputs.get("attention_mask")
+        if self.input_mode_ in ("text", "sequence"):
+            return mask
+        columns = np.ones((len(next(iter(inputs.values()))), self.encoder_.n_features_), dtype=bool)
+        return columns if mask is None else np.concatenate([columns, mask], axis=1)  # mixed: then the text
 
     def _scaled(self, err, mask):
         """Errors of one chunk in the units of ``error_scale_`` (tables), NaN on padding."""
-        if self.error_scale_ is not None:
-            err = err / self.error_scale_
+        scale = self.error_scale_
+        if scale is not None and self.input_mode_ == "mixed":  # the text tokens' scale is the last
+            n = self.encoder_.n_features_
+            scale = np.concatenate([scale[:n], np.full(err.shape[1] - n, scale[-1])])
+        if scale is not None:
+            err = err / scale
         return np.where(mask, err, np.nan)
 
     def _token_errors(self, X):
@@ -245,13 +272,20 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             ], axis=1)
             drops = np.maximum(drops, 0.0)
             if drops.shape[1] != N:  # tokens hold groups of columns: split by the columns' errors
-                drops = _split_over_items(drops, np.nan_to_num(scaled), self._column_tokens().numpy())
+                drops = _split_over_items(drops, np.nan_to_num(scaled), self._item_tokens(N))
             drops = np.where(mask, drops, 0.0)
             total = drops.sum(axis=1, keepdims=True)
             even = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             shares = np.where(total > 0, drops / np.where(total > 0, total, 1.0), even)
             parts.append(np.where(mask, shares * distance[:, None], np.nan))
         return _pad_concat(parts)
+
+    def _item_tokens(self, n_items):
+        """The token of each of ``n_items`` items: a table's columns (``_column_tokens``), then a
+        mixed row's text tokens, one token each."""
+        token = self._column_tokens().numpy()
+        n_text = n_items - len(token)
+        return np.concatenate([token, int(token[-1]) + 1 + np.arange(n_text)]) if n_text else token
 
     def _density_distance(self, errors, code):
         """Squared Mahalanobis distance of ``[code, log mean error]`` under the fitted Gaussian."""
@@ -310,13 +344,25 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         return np.concatenate([out for (out,), _ in self._run(X, "latent")], axis=0)
 
     # ------------------------------------------------------------------ explanation
-    def _feature_names(self):
-        """Names of the per-feature errors: input columns (tables), ``step_0, ...`` otherwise."""
-        if self.input_mode_ == "tabular":
-            if hasattr(self, "feature_names_in_"):
-                return np.asarray(self.feature_names_in_, dtype=object)
-            return np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
-        return None
+    def _item_names(self, n_items):
+        """Names of ``n_items`` per-item errors, columns in input order: a table's columns, a mixed
+        row's other columns then ``token_0, ...`` for its text tokens, ``step_0, ...`` for steps,
+        ``token_0, ...`` for text."""
+        names = []
+        if self.input_mode_ == "tabular" and not hasattr(self, "feature_names_in_"):
+            names = [f"x{j}" for j in range(self.n_features_in_)]
+        elif self.input_mode_ in ("tabular", "mixed"):
+            names = [c for c in self.feature_names_in_ if c not in self.text_columns_]
+        prefix = "step" if self.input_mode_ == "sequence" else "token"
+        names += [f"{prefix}_{j}" for j in range(n_items - len(names))]
+        return np.asarray(names, dtype=object)
+
+    def _in_input_order(self, items):
+        """Per-item values (n, N) with a table's columns in ``X``'s order (text tokens after them)."""
+        if self.input_mode_ not in ("tabular", "mixed"):
+            return items
+        n = self.encoder_.n_features_
+        return np.concatenate([items[:, :n][:, self.encoder_.input_order_], items[:, n:]], axis=1)
 
     def reconstruction_errors(self, X):
         """Reconstruction error of every column (tables), step (sequences) or token (text).
@@ -336,12 +382,12 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         -------
         errors : ndarray of shape (n_samples, n_features) for tables (columns in input order), \
 (n_samples, n_steps) for sequences, (n_samples, n_tokens) for text
+            A DataFrame with text columns gives its other columns (in input order), then the
+            text tokens of all its text columns (text columns error in units of the median text
+            token's error).
             Sequences and texts shorter than the longest are padded with NaN.
         """
-        errors = self._token_errors(X)
-        if self.input_mode_ == "tabular":
-            errors = errors[:, self.encoder_.input_order_]
-        return errors
+        return self._in_input_order(self._token_errors(X))
 
     def reconstruct(self, X):
         """Each token rebuilt from the others (the model's best guess for what it should be).
@@ -350,12 +396,15 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         -------
         X_rec : ndarray or DataFrame
             Tables: the same shape and columns as ``X``, in original units (categories for
-            categorical columns; a DataFrame when ``X`` was one). Sequences: an array
+            categorical columns; a DataFrame when ``X`` was one); a text column's cells are the
+            rebuilt subword tokens (lists of str). Sequences: an array
             ``(n_samples, n_steps, n_features)`` in original units (NaN on padding). Text: the
             rebuilt subword tokens, a list of lists of str.
         """
-        parts = [(out, mask) for (out,), mask in self._run(X, "reconstruct")]
         enc = self.encoder_
+        if self.input_mode_ == "mixed":
+            return self._reconstruct_mixed(X)
+        parts = [(out, mask) for (out,), mask in self._run(X, "reconstruct")]
         if self.input_mode_ == "text":
             return [
                 [enc.tokenizer_.id_to_token(int(i)) for i in row[m]]
@@ -367,6 +416,25 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         table = enc.inverse_transform(rec[:, :enc.n_numeric_], rec[:, enc.n_numeric_:])
         if _is_pandas(X, "DataFrame"):
             table.index = X.index
+        return table
+
+    def _reconstruct_mixed(self, X):
+        """``reconstruct`` for a DataFrame with text columns: the other columns as a table, each
+        text column's cells as the rebuilt subword tokens, columns in ``X``'s order."""
+        import pandas as pd
+
+        enc, n = self.encoder_, self.encoder_.n_features_
+        parts = []
+        for out, inputs in self._predict_chunks(X, method="reconstruct"):
+            ids = np.where(inputs["attention_mask"], out[:, n:], 0).astype(np.int64)
+            frame = enc.inverse_text(ids, inputs["field_ids"], inputs["attention_mask"])
+            if n:
+                rec = out[:, :n].astype(np.float64)
+                table = enc.table_.inverse_transform(rec[:, :enc.n_numeric_], rec[:, enc.n_numeric_:])
+                frame = pd.concat([table.reset_index(drop=True), frame], axis=1)
+            parts.append(frame)
+        table = pd.concat(parts, ignore_index=True)[list(X.columns)]
+        table.index = X.index
         return table
 
     def __sklearn_tags__(self):

@@ -255,22 +255,29 @@ class Backbone:
         return None if backbone is None else cls(backbone, freeze_backbone, backbone_lr)
 
     def check_input_mode(self, mode):
-        if mode != "text":
+        if mode not in ("text", "mixed"):
             raise ValueError(
-                f"backbone={self.spec!r} reads text, but X is {mode} input; pass a list of str, or "
-                f"set backbone=None to train a model from scratch on {mode} input."
+                f"backbone={self.spec!r} reads text, but X is {mode} input; pass a list of str or a DataFrame "
+                f"with text columns, or set backbone=None to train a model from scratch on {mode} input."
             )
 
-    def make_encoder(self, max_length=None):
-        """The backbone's own tokenizer; ``max_length=None`` means the model's limit."""
+    def make_encoder(self, max_length=None, n_texts=1):
+        """The backbone's own tokenizer; ``max_length=None`` means the model's limit.
+
+        ``n_texts`` texts of a row (a DataFrame's text columns) are read as one sequence of at
+        most ``max_length`` tokens each: ``None`` then shares the model's limit between them.
+        """
         from .encoding import PretrainedTextEncoder
 
+        positions = self.info.max_positions
         limit = self.info.max_length if max_length is None else max_length
-        if self.info.max_positions is not None and limit > self.info.max_positions:
+        if max_length is None and positions is not None:
+            limit = min(limit, positions // n_texts)
+        if positions is not None and limit * n_texts > positions:
+            each = "" if n_texts == 1 else f" in all ({n_texts} text columns of {limit} tokens each)"
             raise ValueError(
-                f"max_length={limit}, but the backbone {self.info.name!r} reads at most "
-                f"{self.info.max_positions} tokens; set max_length to {self.info.max_positions} or less "
-                "(or None for the model's own limit)."
+                f"max_length={limit}, but the backbone {self.info.name!r} reads at most {positions} tokens"
+                f"{each}; set max_length to {positions // n_texts} or less (or None for the model's own limit)."
             )
         return PretrainedTextEncoder.from_folder(self.info.path, limit)
 
@@ -288,6 +295,7 @@ class Backbone:
             raise ValueError(f"freeze_backbone={self.freeze} but the backbone has only {n_layers} layers.")
         return module.train().freeze(self.freeze)
 
-    def param_groups(self, lr):
-        """skorch ``optimizer__param_groups``: the backbone learns at ``self.lr`` (default ``lr / 20``)."""
-        return [("backbone.*", {"lr": self.lr if self.lr is not None else lr / 20})]
+    def param_groups(self, lr, prefix="backbone"):
+        """skorch ``optimizer__param_groups``: the backbone's weights (their names start with
+        ``prefix``) learn at ``self.lr`` (default ``lr / 20``)."""
+        return [(f"{prefix}.*", {"lr": self.lr if self.lr is not None else lr / 20})]

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._backbone import BACKBONE_CONSTRAINTS, Backbone
 from ._validation import (
     _is_pandas, check_column_dtypes, check_same_length, check_sequences, check_text, detect_input_mode,
-    free_text_columns,
+    split_frame_columns,
 )
 
 #: Rows encoded and run through the model at a time by the prediction loop: memory stays flat in n.
@@ -32,8 +32,13 @@ DEFAULT_TEXT_MAX_LENGTH = 128
 #: ``feature_tokens="auto"``: one token per column up to this many columns; a wider table's columns
 #: share this many tokens, so its cost grows linearly with its width.
 AUTO_FEATURE_TOKENS = 64
-#: The ``feature_tokens`` parameter of the estimators that take tables.
-TABLE_CONSTRAINTS = {"feature_tokens": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None]}
+#: The parameters of the estimators that take tables: ``feature_tokens``, and the roles of a
+#: DataFrame's columns (``"auto"``: ``_validation.split_frame_columns`` decides).
+TABLE_CONSTRAINTS = {
+    "feature_tokens": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
+    "text_columns": [str, list, tuple, None],
+    "categorical_columns": [str, list, tuple],
+}
 
 #: Learning rate of the wide part as a multiple of ``lr``: a linear model over sparse n-grams needs
 #: larger steps than the transformer.
@@ -81,8 +86,8 @@ class Budget:
     converge: bool = False
 
 
-#: Training budget by estimator (its ``_task``) and input: ``"text"``, ``"tabular"``, ``"sequence"``,
-#: or ``"pretrained"`` (a pretrained backbone); ``"*"`` is any input the estimator has no row for.
+#: Training budget by estimator (its ``_task``) and input: ``"text"``, ``"tabular"``, ``"mixed"``
+#: (a DataFrame with text columns), ``"sequence"``, or ``"pretrained"`` (a pretrained backbone); ``"*"`` is any input the estimator has no row for.
 #: Few passes over a large corpus, many over a small data set. Tables stop once the training loss
 #: stops improving (``tol="auto"``), after at most 200 passes (``max_iter`` of scikit-learn's MLP);
 #: regression targets carry noise that a transformer learns by heart within a few dozen passes over
@@ -92,9 +97,11 @@ class Budget:
 #: stopped on that plateau, 0.94 after the whole budget).
 TRAINING = {
     ("classifier", "text"): Budget(2000, schedule="cosine"),
+    ("classifier", "mixed"): Budget(2000, schedule="cosine"),  # a DataFrame with text columns: as text
     ("classifier", "tabular"): Budget(3000, max_epochs=200, table_callbacks=True, converge=True),
     ("classifier", "*"): Budget(3000),
     ("regressor", "text"): Budget(3000, max_epochs=20, schedule="cosine"),
+    ("regressor", "mixed"): Budget(3000, max_epochs=20, schedule="cosine"),
     ("regressor", "tabular"): Budget(3000, max_epochs=20, table_callbacks=True, converge=True),
     ("regressor", "*"): Budget(3000, max_epochs=20),
     ("autoencoder", "*"): Budget(300),
@@ -158,8 +165,8 @@ class TransformerBase(BaseEstimator):
 
     #: This estimator's rows of :data:`TRAINING`.
     _task = None
-    #: Input modes the estimator accepts.
-    _input_modes = ("text", "tabular", "sequence")
+    #: Input modes the estimator accepts (``"mixed"``: a DataFrame with text columns).
+    _input_modes = ("text", "tabular", "mixed", "sequence")
     #: Fewest training rows ``fit`` accepts.
     _min_samples = 1
 
@@ -246,7 +253,10 @@ class TransformerBase(BaseEstimator):
         if backbone is not None:
             if backbone.info is not None:
                 self.backbone_info_ = backbone.info
-            self.encoder_ = backbone.make_encoder(self.max_length)  # ready-made: nothing to learn
+            mixed = self.input_mode_ == "mixed"
+            self.encoder_ = backbone.make_encoder(self.max_length, n_texts=len(self.text_columns_) if mixed else 1)
+            if self.input_mode_ == "mixed":  # the backbone reads the text columns, the rest is a table
+                self.encoder_ = self._mixed_encoder(self.encoder_).fit(X)
         else:
             self.encoder_ = self._make_encoder().fit(X)
         if self.input_mode_ == "sequence" and self.max_length is None:
@@ -271,7 +281,8 @@ class TransformerBase(BaseEstimator):
         if sample_weight is not None:
             net_kwargs["criterion__reduction"] = "none"  # WeightedLoss averages the rows' losses
         if max_epochs and backbone is not None:
-            net_kwargs["optimizer__param_groups"] = backbone.param_groups(self.lr)
+            net_kwargs["optimizer__param_groups"] = backbone.param_groups(
+                self.lr, "embedding.text.backbone" if self.input_mode_ == "mixed" else "backbone")
         elif use_wide:
             # skorch puts pattern groups first and the rest last; the transformer's group stays first
             # (its learning rate is the one callbacks and history_'s event_lr report): every parameter
@@ -431,7 +442,7 @@ class TransformerBase(BaseEstimator):
             raise ValueError(
                 "wide=True needs text or a table; sequences have no wide part (use wide='auto' or False)."
             )
-        return self.input_mode_ == "text" if wide == "auto" else bool(wide)
+        return self.input_mode_ in ("text", "mixed") if wide == "auto" else bool(wide)
 
     def _resolve_tol(self, budget):
         """``tol``, with ``"auto"`` resolved by the budget (:data:`AUTO_TOL` or None)."""
@@ -485,8 +496,10 @@ class TransformerBase(BaseEstimator):
                 f"{type(self).__name__} takes {' or '.join(self._input_modes)} input, but X looks like "
                 f"{mode} input ({type(X).__name__})."
             )
+        if mode == "tabular" and not reset and self.input_mode_ == "mixed":
+            mode = "mixed"  # a DataFrame, checked again below
         if reset:
-            for attr in ("n_features_in_", "feature_names_in_"):
+            for attr in ("n_features_in_", "feature_names_in_", "text_columns_", "categorical_columns_"):
                 self.__dict__.pop(attr, None)
             self.input_mode_ = mode
         elif mode != self.input_mode_:
@@ -504,6 +517,11 @@ class TransformerBase(BaseEstimator):
             validate_data(self, X, reset=reset, skip_check_array=True)
             X = self._check_frame(X, reset)
         else:
+            if reset and (self.text_columns not in ("auto", None) or self.categorical_columns != "auto"):
+                raise ValueError(
+                    "text_columns and categorical_columns name columns of a DataFrame, but X is a "
+                    f"{type(X).__name__}; pass a DataFrame, or leave both at 'auto'."
+                )
             X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         if reset and len(X) < self._min_samples:
             raise ValueError(
@@ -518,16 +536,23 @@ class TransformerBase(BaseEstimator):
         if X.shape[1] == 0:
             raise ValueError("X has 0 features, a minimum of 1 is required.")
         check_column_dtypes(X)
-        text = free_text_columns(X) if reset else []
-        if text:
-            warnings.warn(
-                f"Columns {text} look like free text, but a table takes each distinct value of a text column "
-                "as one category, so the model learns little from them. Embed them instead: "
-                "ColumnTransformer([('text', TransformerEmbedder(), <column name>), ...]) before a "
-                "classifier or regressor.",
-                UserWarning, stacklevel=4,
-            )
-        numeric = X.select_dtypes(include=["number", "bool"])
+        if reset:
+            self.text_columns_, self.categorical_columns_ = split_frame_columns(
+                X, self.text_columns, self.categorical_columns)
+            if self.text_columns_:
+                if "mixed" not in self._input_modes:
+                    raise ValueError(
+                        f"Columns {self.text_columns_} hold free text, which {type(self).__name__} does not "
+                        "take beside table columns; set text_columns=None to take them as categories."
+                    )
+                self.input_mode_ = "mixed"
+        else:
+            from ._validation import check_text_column
+
+            for column in self.text_columns_:
+                if column in X.columns:
+                    check_text_column(X[column], column)
+        numeric = X.drop(columns=self.text_columns_ + self.categorical_columns_).select_dtypes(include=["number", "bool"])
         if numeric.shape[1]:
             values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
             if not np.isfinite(values).all():
@@ -538,19 +563,27 @@ class TransformerBase(BaseEstimator):
     def _make_encoder(self):
         from .encoding import SequenceEncoder, TabularEncoder, TextEncoder
 
-        if self.input_mode_ == "text":
+        if self.input_mode_ in ("text", "mixed"):
             max_length = DEFAULT_TEXT_MAX_LENGTH if self.max_length is None else self.max_length
-            return TextEncoder(max_length=max_length, vocab_size=self.vocab_size, algorithm=self.tokenizer)
+            text = TextEncoder(max_length=max_length, vocab_size=self.vocab_size, algorithm=self.tokenizer)
+            return text if self.input_mode_ == "text" else self._mixed_encoder(text)
         if self.input_mode_ == "sequence":
             return SequenceEncoder(max_length=self.max_length)
-        return TabularEncoder()
+        return TabularEncoder(categorical=self.__dict__.get("categorical_columns_"))
+
+    def _mixed_encoder(self, text_encoder):
+        """The encoder of a DataFrame with text columns, around ``text_encoder`` (not fitted)."""
+        from .encoding import MixedEncoder
+
+        return MixedEncoder(self.text_columns_, text_encoder, categorical=self.categorical_columns_)
 
     def _encode(self, X):
         """Encoder output for validated ``X``; warns when rows were cut at ``max_length``."""
         inputs = self.encoder_.transform(X)
         n_cut = getattr(self.encoder_, "n_truncated_", 0)  # tables have no length to cut
         if n_cut:
-            unit = "tokens" if self.input_mode_ == "text" else "steps"
+            unit = "steps" if self.input_mode_ == "sequence" else "tokens"
+            unit += " (in one of their text columns)" if self.input_mode_ == "mixed" else ""
             warnings.warn(
                 f"{n_cut} of {len(X)} inputs were longer than max_length="
                 f"{self.encoder_.max_length} {unit} and were truncated; raise max_length to keep them whole.",
@@ -566,11 +599,13 @@ class TransformerBase(BaseEstimator):
         from .nn import TransformerModel
         from .nn.backbones import BackboneModel
 
-        if backbone is not None:
+        if backbone is not None and self.input_mode_ != "mixed":
             module = backbone.make_module()
             return BackboneModel(module, pooling=self.pooling, head=self._make_head(module.hidden_size))
+        # a mixed DataFrame with a backbone: the backbone's token vectors of the text columns join
+        # the feature tokens in an encoder learned here (a fusion encoder)
         return TransformerModel(
-            embedding=self._make_embedding(),
+            embedding=self._make_embedding(backbone=backbone),
             d_model=self.d_model, n_heads=self.n_heads, n_layers=self.n_layers,
             dim_feedforward=self.dim_feedforward, dropout=self.dropout,
             norm_first=self.norm_first, pooling=self.pooling, head=self._make_head(self.d_model),
@@ -578,12 +613,27 @@ class TransformerBase(BaseEstimator):
             wide=self._make_wide() if wide else None,
         )
 
-    def _make_embedding(self, add_cls=None):
-        """The input module for ``input_mode_`` (a CLS token when ``pooling="cls"``)."""
-        from .nn import FeatureTokenizer, StepProjection, TokenEmbedding
+    def _make_embedding(self, add_cls=None, backbone=None):
+        """The input module for ``input_mode_`` (a CLS token when ``pooling="cls"``); for a mixed
+        DataFrame with a ``backbone``, its token vectors are the text tokens."""
+        from .nn import FeatureTokenizer, MixedEmbedding, StepProjection, TokenEmbedding
+        from .nn.backbones import BackboneTokens
 
         enc = self.encoder_
         add_cls = self.pooling == "cls" if add_cls is None else add_cls
+        if self.input_mode_ == "mixed":
+            if backbone is not None:
+                text = BackboneTokens(backbone.make_module(), self.d_model)
+            else:
+                text = TokenEmbedding(
+                    vocab_size=enc.vocab_size_, d_model=self.d_model, max_length=enc.max_tokens_,
+                    positional=self.positional, pad_id=enc.pad_id_, dropout=self.dropout,
+                )
+            features = None
+            if enc.n_features_:
+                features = FeatureTokenizer(n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
+                                            d_model=self.d_model, add_cls=False, n_tokens=self._n_feature_tokens())
+            return MixedEmbedding(text, len(enc.text_columns_), self.d_model, features=features, add_cls=add_cls)
         if self.input_mode_ == "text":
             return TokenEmbedding(
                 vocab_size=enc.vocab_size_, d_model=self.d_model, max_length=enc.max_length,
@@ -622,12 +672,17 @@ class TransformerBase(BaseEstimator):
         """The wide part of the model: ``nn.NgramLinear`` for text, ``nn.ColumnLinear`` for tables."""
         from .nn import ColumnLinear, NgramLinear
 
+        from .nn import MixedLinear
+
         enc, n_outputs = self.encoder_, self._n_outputs()
-        if self.input_mode_ == "text":
+        ngrams = columns = None
+        if self.input_mode_ in ("text", "mixed"):
             n_buckets = min(WIDE_MAX_BUCKETS, WIDE_BUCKETS_PER_TOKEN * enc.vocab_size_,
                             max(1, WIDE_MAX_PAIR_WEIGHTS // n_outputs))
-            return NgramLinear(enc.vocab_size_, n_outputs, n_buckets=n_buckets, pad_id=enc.pad_id_)
-        return ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, n_outputs)
+            ngrams = NgramLinear(enc.vocab_size_, n_outputs, n_buckets=n_buckets, pad_id=enc.pad_id_)
+        if self.input_mode_ != "text" and enc.n_features_:
+            columns = ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, n_outputs)
+        return MixedLinear(ngrams, columns) if self.input_mode_ == "mixed" else ngrams or columns
 
     # ------------------------------------------------------------------ the prediction loop
     def _predict_chunks(self, X, method=None, run=None):
@@ -698,6 +753,7 @@ class TransformerBase(BaseEstimator):
         modes = self._input_modes
         tags.input_tags.string = "text" in modes  # a list of str
         tags.input_tags.two_d_array = tags.input_tags.categorical = "tabular" in modes  # DataFrame categories
+        tags.input_tags.string = tags.input_tags.string or "mixed" in modes  # DataFrame text columns
         tags.input_tags.three_d_array = "sequence" in modes  # (n, steps, features)
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False

@@ -56,13 +56,27 @@ PARAMS = {
     column up to 64 columns and 64 tokens beyond; ``None`` is always one token per column. Per-column
     readings stay per column: the autoencoder still rebuilds and scores every column, while
     attention weights are per token, labelled with their columns. Text and sequences ignore it.""",
+    "text_columns": """text_columns : "auto", list or None, default={default}
+    DataFrame columns that hold free text. Each becomes a sequence of subword tokens (with a
+    pretrained ``backbone``, its tokenizer's) that attend together with the feature tokens of
+    the other columns in one encoder; ``max_length`` is the token budget of each text column. A
+    missing text (NaN, None) is an empty one; any other non-``str`` value is an error.
+    ``"auto"`` takes a string column as text when its values average at least two words and at
+    least half of them are distinct, as a category otherwise; ``None``: no text columns (every
+    string column is a category). The decision is ``text_columns_``.""",
+    "categorical_columns": """categorical_columns : "auto" or list, default={default}
+    DataFrame columns taken as categories (one learned vector per value). ``"auto"``: every
+    column that holds neither numbers nor text. A list may name numeric codes (a store id, a zip
+    code) and string columns that ``"auto"`` would read as text. The decision is
+    ``categorical_columns_``.""",
     "wide": """wide : bool or "auto", default={default}
     Add a wide part, as in *Wide & Deep* (Cheng et al., 2016): a linear model straight from the
     inputs whose scores are added to the transformer's, both trained by the one loss. For text
     it weighs every subword and every hashed pair of neighbouring subwords, as a linear model
     over TF-IDF n-grams does; for a table, the scaled columns and one-hot categories. It learns
     at 20 times ``lr``, without weight decay. ``"auto"`` adds it for text learned from scratch
-    and not for tables. Sequences have no wide part (``True`` raises a ``ValueError``).""",
+    (and for a DataFrame with text columns, over their subwords and the other columns) and not
+    for tables. Sequences have no wide part (``True`` raises a ``ValueError``).""",
     "max_epochs": """max_epochs : int or "auto", default={default}
     Most passes over the training data (the ``tol`` test or early stopping may end training
     sooner). ``"auto"`` gives the number of passes closest to this estimator's budget of
@@ -112,8 +126,12 @@ PARAMS = {
     "random_state": """random_state : int, RandomState instance or None, default={default}
     Seeds torch, NumPy and the data loader's shuffling: the same seed gives the same model.""",
     # fitted attributes
-    "input_mode_": """input_mode_ : {{"text", "tabular", "sequence"}}
-    The kind of input seen in ``fit``.""",
+    "input_mode_": """input_mode_ : {{"text", "tabular", "mixed", "sequence"}}
+    The kind of input seen in ``fit``; ``"mixed"`` is a DataFrame with text columns.""",
+    "text_columns_": """text_columns_ : list
+    DataFrame input: the columns read as free text (see ``text_columns``).""",
+    "categorical_columns_": """categorical_columns_ : list
+    DataFrame input: the columns taken as categories (see ``categorical_columns``).""",
     "n_features_in_": """n_features_in_ : int
     Number of features (tables) or step features (sequences). Not set for text.""",
     "feature_names_in_": """feature_names_in_ : ndarray of shape (`n_features_in_`,)

@@ -315,7 +315,7 @@ class _FineTuned:
     def check_input_mode(self, mode):
         pass  # the estimator checked it
 
-    def make_encoder(self, max_length=None):
+    def make_encoder(self, max_length=None, n_texts=1):
         return self.estimator.encoder_
 
     def make_module(self, shared=False):

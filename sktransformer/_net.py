@@ -14,7 +14,7 @@ from skorch.dataset import Dataset
 from torch.utils.data import default_collate
 
 # Keys whose second dimension is the (padded) token / step axis, trimmed per batch.
-_PADDED_KEYS = ("input_ids", "attention_mask", "x_seq", "token_type_ids")
+_PADDED_KEYS = ("input_ids", "attention_mask", "field_ids", "x_seq", "token_type_ids")
 
 
 class _Batch(tuple):

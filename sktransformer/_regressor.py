@@ -21,7 +21,7 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
     Parameters
     ----------
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout norm_first}}
-    {{positional max_length vocab_size tokenizer pooling feature_tokens wide max_epochs batch_size lr weight_decay}}
+    {{positional max_length vocab_size tokenizer pooling feature_tokens text_columns categorical_columns wide max_epochs batch_size lr weight_decay}}
     {{optimizer device early_stopping validation_fraction n_iter_no_change tol warm_start}}
     {{callbacks verbose random_state}}
 
@@ -29,7 +29,7 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
     ----------
     n_outputs_ : int
         Number of targets.
-    {{input_mode_ n_features_in_ feature_names_in_ encoder_ backbone_info_ net_ history_ n_truncated_}}
+    {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ encoder_ backbone_info_ net_ history_ n_truncated_}}
 
     See Also
     --------
@@ -53,7 +53,8 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
 
     def __init__(self, *, backbone=None, freeze_backbone="none", backbone_lr=None, d_model=64, n_heads=4,
                  n_layers=2, dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned", max_length=None,
-                 vocab_size=16000, tokenizer="bpe", pooling="mean", feature_tokens="auto", wide="auto", max_epochs="auto", batch_size=64,
+                 vocab_size=16000, tokenizer="bpe", pooling="mean", feature_tokens="auto", text_columns="auto",
+                 categorical_columns="auto", wide="auto", max_epochs="auto", batch_size=64,
                  lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol="auto", warm_start=False, callbacks=None, verbose=0, random_state=None):
         store_params(self, locals())

@@ -121,3 +121,72 @@ def make_customers(n_samples=1000, *, as_frame=True, random_state=None):
     if not as_frame:
         X = pd.get_dummies(X, columns=["plan", "region"], dtype=float).to_numpy(dtype=np.float64)
     return X, y
+
+
+_GARMENTS = {"shoes": ["boots", "sneakers", "sandals", "heels"], "dresses": ["dress", "maxi dress", "gown"],
+             "jackets": ["coat", "parka", "blazer", "rain jacket"], "tops": ["blouse", "tee", "sweater", "tank"]}
+# what a review can say about the fit, and where it makes the buyer send the item back: a size
+# complaint matters for shoes and dresses, a warmth complaint for jackets
+_REMARKS = {"size": ["runs small", "runs a size small", "runs large", "is a size too big"],
+            "warmth": ["is too thin for winter", "is not warm at all", "is far too warm"],
+            "none": ["fits true to size", "is exactly as pictured", "washes well", "has a lovely colour"]}
+_RETURNED_WHEN = {"shoes": "size", "dresses": "size", "jackets": "warmth", "tops": None}
+_TITLES = ["Nice", "Okay", "Love it", "Not sure", "Pretty", "Hmm", "Good buy", "Cute"]
+
+
+def make_product_reviews(n_samples=1000, *, noise=0.05, random_state=None):
+    """Synthetic clothing reviews in a DataFrame: free text beside a category and numbers.
+
+    Whether an item was sent back depends on the review and the department together: a review
+    that says the item "runs small" tells of a return for shoes and dresses but hardly for a top,
+    one that says it "is too thin for winter" tells of a return for a jacket only; dearer items are
+    sent back a little more often. Neither the text nor the other columns alone tell it all.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of rows.
+    noise : float, default=0.05
+        Share of labels flipped at random.
+    random_state : int, RandomState instance or None, default=None
+        Seed.
+
+    Returns
+    -------
+    X : DataFrame of shape (n_samples, 5)
+        ``title`` (a few words, sometimes missing) and ``review`` (free text), ``department`` (a
+        category), ``price`` and ``age`` (numbers).
+    y : ndarray of shape (n_samples,)
+        1 when the item was sent back.
+
+    Examples
+    --------
+    >>> from sktransformer.datasets import make_product_reviews
+    >>> X, y = make_product_reviews(5, random_state=0)
+    >>> list(X.columns)
+    ['title', 'review', 'department', 'price', 'age']
+    """
+    import pandas as pd
+
+    rng = check_random_state(random_state)
+    departments = rng.choice(list(_GARMENTS), n_samples)
+    price = rng.lognormal(3.8, 0.5, n_samples).round(2)
+    age = rng.randint(18, 80, n_samples)
+    titles, texts, y = [], [], np.empty(n_samples, dtype=np.int64)
+    for i, dept in enumerate(departments):
+        kind = rng.choice(list(_REMARKS), p=[0.35, 0.25, 0.4])
+        garment = rng.choice(_GARMENTS[dept])
+        sentence = f"The {garment} {rng.choice(_REMARKS[kind])}"
+        if rng.rand() < 0.6:
+            sentence += f" and {rng.choice(_REMARKS['none'])}"
+        if rng.rand() < 0.5:
+            sentence = f"{rng.choice(_FILLERS).capitalize()}, {sentence[0].lower()}{sentence[1:]}"
+        texts.append(sentence + rng.choice([".", "!", ". Bought it for work."]))
+        titles.append(None if rng.rand() < 0.15 else f"{rng.choice(_TITLES)} {garment}")
+        p = 0.85 if _RETURNED_WHEN[dept] == kind else 0.1
+        p = min(1.0, p + 0.1 * (price[i] > 70))
+        label = int(rng.rand() < p)
+        y[i] = label if rng.rand() >= noise else 1 - label
+    X = pd.DataFrame({"title": titles, "review": texts, "department": pd.Categorical(departments),
+                      "price": price, "age": age})
+    return X, y

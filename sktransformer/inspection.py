@@ -57,11 +57,12 @@ def anomaly_contributions(estimator, X):
     Returns
     -------
     contributions : ndarray of shape (n_rows, n_features)
-        Contribution of every column (tables, in input order), step (sequences) or token (text).
-        Padding of shorter sequences / texts is NaN.
+        Contribution of every column (tables, in input order), step (sequences) or token (text;
+        a DataFrame with text columns gives its other columns, then its text tokens). Padding of
+        shorter sequences / texts is NaN.
     names : ndarray of shape (n_features,)
         Column names (``feature_names_in_``, or ``x0, x1, ...``), ``step_0, ...`` for sequences,
-        ``token_0, ...`` for text.
+        ``token_0, ...`` for text tokens.
 
     Examples
     --------
@@ -83,14 +84,8 @@ def anomaly_contributions(estimator, X):
         raise TypeError(
             f"anomaly_contributions needs a fitted AttentionAutoencoder, got {type(estimator).__name__}."
         )
-    contributions = estimator._contributions(X)
-    if estimator.input_mode_ == "tabular":
-        contributions = contributions[:, estimator.encoder_.input_order_]
-    names = estimator._feature_names()
-    if names is None:
-        prefix = "token" if estimator.input_mode_ == "text" else "step"
-        names = np.asarray([f"{prefix}_{j}" for j in range(contributions.shape[1])], dtype=object)
-    return contributions, names
+    contributions = estimator._in_input_order(estimator._contributions(X))
+    return contributions, estimator._item_names(contributions.shape[1])
 
 
 def plot_anomaly_contributions(estimator, X, *, row=0, top_k=10, ax=None):
@@ -179,7 +174,7 @@ def _encoded_inputs(estimator, X):
     """``(inputs, texts_or_None)``: validated ``X`` encoded as in ``predict`` / ``transform``."""
     X = estimator._check_X(X, reset=False)
     inputs = estimator.encoder_.transform(X)
-    return inputs, (X if estimator.input_mode_ == "text" else None)
+    return inputs, (X if estimator.input_mode_ in ("text", "mixed") else None)
 
 
 def _token_labels(estimator, texts, n_rows, real, has_cls):
@@ -188,6 +183,9 @@ def _token_labels(estimator, texts, n_rows, real, has_cls):
     cls = ["[CLS]"] if has_cls else []
     if mode == "text":
         rows = [cls + list(tokens) for tokens in estimator.encoder_.tokens(texts)]
+    elif mode == "mixed":
+        columns = [_columns_label(names) for names in _feature_token_columns(estimator)]
+        rows = [cls + columns + tokens for tokens in estimator.encoder_.tokens(texts)]
     elif mode == "tabular":
         rows = [cls + [_columns_label(names) for names in estimator._token_columns()]] * n_rows
     else:
@@ -196,6 +194,25 @@ def _token_labels(estimator, texts, n_rows, real, has_cls):
         if len(labels) != k:  # e.g. a text that encodes to nothing is given one [UNK] token
             rows[i] = (labels + ["[UNK]"] * k)[:k]
     return rows
+
+
+def _feature_token_columns(estimator):
+    """The columns of each feature token (none for a mixed row of text columns only)."""
+    return estimator._token_columns() if estimator.encoder_.n_features_ else []
+
+
+def _token_columns(estimator, inputs, has_cls):
+    """``attention_weights``' ``token_columns``: the columns of each token of a table row; per
+    row for a mixed DataFrame (its text tokens hold their column); None otherwise."""
+    cls = [[]] if has_cls else []
+    if estimator.input_mode_ == "tabular":
+        return cls + estimator._token_columns()
+    if estimator.input_mode_ != "mixed":
+        return None
+    features = cls + _feature_token_columns(estimator)
+    names = estimator.encoder_.text_columns_
+    return [features + [[names[f]] for f in fields[real]]
+            for fields, real in zip(inputs["field_ids"], inputs["attention_mask"])]
 
 
 def _columns_label(names):
@@ -253,12 +270,14 @@ def attention_weights(estimator, X, *, batch_size=32):
             tokens included), ``"[CLS]"`` and the feature names for tables (numeric columns, then
             categorical ones; a token that holds a group of columns, see ``feature_tokens``, is
             labelled with its first and last columns and their number), ``"step_0", ...`` for
-            sequences.
+            sequences. A DataFrame with text columns: ``"[CLS]"``, the feature tokens of its
+            other columns, then for each text column ``"[column]"`` and its subwords.
         ``mask`` : bool ndarray of shape (n_rows, T)
             True on real tokens.
         ``token_columns`` : list of lists of str, or None
             Tables: the names of the columns each token holds, in token order (``[]`` for
-            ``"[CLS]"``); None for text and sequences.
+            ``"[CLS]"``); None for text and sequences. A DataFrame with text columns: one such
+            list per row (a text token holds its column).
 
     Examples
     --------
@@ -316,10 +335,7 @@ def attention_weights(estimator, X, *, batch_size=32):
     real = mask.sum(axis=1)
     has_cls = bool(getattr(getattr(model, "embedding", None), "add_cls", False))
     tokens = _token_labels(estimator, texts, n, real, has_cls)
-    columns = None
-    if estimator.input_mode_ == "tabular":
-        columns = ([[]] if has_cls else []) + estimator._token_columns()
-    return Bunch(weights=out, tokens=tokens, mask=mask, token_columns=columns)
+    return Bunch(weights=out, tokens=tokens, mask=mask, token_columns=_token_columns(estimator, inputs, has_cls))
 
 
 def _select(value, count, name):

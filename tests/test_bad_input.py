@@ -259,18 +259,19 @@ def test_optimizer_and_callbacks_are_checked_before_training(params, error, matc
         TransformerClassifier(**{**TINY, **params}).fit(np.ones((4, 2)), [0, 1, 0, 1])
 
 
-def test_a_free_text_column_in_a_table_gets_a_warning_with_the_recipe():
+def test_a_free_text_column_in_a_table_is_read_as_text_not_as_categories():
     rng = np.random.RandomState(0)
     words = ["great", "poor", "battery", "screen", "fast", "slow", "cheap", "sturdy"]
     reviews = [" ".join(rng.choice(words, size=6)) for _ in range(30)]
     frame = pd.DataFrame({"age": rng.normal(size=30), "review": reviews, "colour": ["red", "blue"] * 15})
-    with pytest.warns(UserWarning, match=r"\['review'\] look like free text.*TransformerEmbedder"):
-        TransformerClassifier(**TINY).fit(frame, np.arange(30) % 2)
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # short categories are no free text
-        TransformerClassifier(**TINY).fit(frame.drop(columns="review"), np.arange(30) % 2)
+        warnings.simplefilter("error")  # no warning: the text column is taken for what it is
+        clf = TransformerClassifier(**TINY).fit(frame, np.arange(30) % 2)
+    assert clf.input_mode_ == "mixed" and clf.text_columns_ == ["review"]
+    table = TransformerClassifier(**TINY).fit(frame.drop(columns="review"), np.arange(30) % 2)
+    assert table.input_mode_ == "tabular" and table.categorical_columns_ == ["colour"]
 
 
 def test_a_lone_surrogate_in_a_text_is_named_by_its_index():

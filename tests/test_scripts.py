@@ -15,4 +15,4 @@ def test_script_compiles_on_this_python(path, tmp_path):
 
 
 def test_scripts_are_found():
-    assert len(SCRIPTS) >= 19  # 9 benchmarks, the demo, 8 gallery examples and the ODDS example
+    assert len(SCRIPTS) >= 21  # 10 benchmarks, the demo, 9 gallery examples and the ODDS example
