@@ -1,7 +1,8 @@
 """Small demo data the package builds itself (no download, no shipped files).
 
 The generators are written for this project: the text set is made of short product reviews
-assembled from word lists, the table mixes numeric and categorical columns with a known rule.
+assembled from word lists, the table mixes numeric and categorical columns with a known rule, and
+the mixed set puts a free-text review beside a category and numbers.
 """
 
 import numpy as np
