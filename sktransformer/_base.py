@@ -19,8 +19,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backbone import BACKBONE_CONSTRAINTS, Backbone
 from ._validation import (
-    _is_pandas, check_column_dtypes, check_same_length, check_sequences, check_text, detect_input_mode,
-    split_frame_columns,
+    _is_pandas, check_column_dtypes, check_same_length, check_sequences, check_text, check_text_column,
+    detect_input_mode, split_frame_columns,
 )
 
 #: Rows encoded and run through the model at a time by the prediction loop: memory stays flat in n.
@@ -523,6 +523,8 @@ class TransformerBase(BaseEstimator):
                     f"{type(X).__name__}; pass a DataFrame, or leave both at 'auto'."
                 )
             X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            if reset:
+                self.text_columns_, self.categorical_columns_ = [], []  # every column of an array is numeric
         if reset and len(X) < self._min_samples:
             raise ValueError(
                 f"{type(self).__name__} needs at least {self._min_samples} samples to fit; got "
@@ -547,8 +549,6 @@ class TransformerBase(BaseEstimator):
                     )
                 self.input_mode_ = "mixed"
         else:
-            from ._validation import check_text_column
-
             for column in self.text_columns_:
                 if column in X.columns:
                     check_text_column(X[column], column)

@@ -221,3 +221,10 @@ def test_a_pretrained_backbone_reads_the_text_columns(tiny_bert):
         TransformerClassifier(**TINY, backbone=tiny_bert, max_length=40, max_epochs=1).fit(X, y)
     frozen = TransformerClassifier(**TINY, backbone=tiny_bert, freeze_backbone="all", max_epochs=1).fit(X, y)
     assert not any(p.requires_grad for p in frozen.net_.module_.embedding.text.backbone.parameters())
+
+
+def test_a_model_fitted_on_an_array_predicts_a_dataframe_of_numbers():
+    X = np.random.RandomState(0).normal(size=(40, 2))
+    clf = TransformerClassifier(**TINY, max_epochs=1).fit(X, np.arange(40) % 2)
+    assert clf.text_columns_ == [] and clf.categorical_columns_ == []
+    np.testing.assert_array_equal(clf.predict(pd.DataFrame(X)), clf.predict(X))

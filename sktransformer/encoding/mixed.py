@@ -72,6 +72,12 @@ class MixedEncoder:
             raise ValueError("MixedEncoder needs at least one text column.")
         rest = X.drop(columns=self.text_columns_)
         self.table_ = TabularEncoder(categorical=self.categorical).fit(rest) if rest.shape[1] else None
+        table = self.table_
+        self.n_numeric_ = table.n_numeric_ if table else 0
+        self.cat_cardinalities_ = table.cat_cardinalities_ if table else []
+        self.feature_names_ = table.feature_names_ if table else []
+        self.n_features_ = table.n_features_ if table else 0
+        self.input_order_ = table.input_order_ if table else np.zeros(0, dtype=np.int64)
         enc = self.text_encoder
         if isinstance(enc, TextEncoder):
             try:
@@ -95,18 +101,6 @@ class MixedEncoder:
     def max_length(self):
         """Token budget of each text column."""
         return self.text_encoder.max_length
-
-    def __getattr__(self, name):
-        # the table part's fitted attributes, or those of an empty table
-        if name in ("n_numeric_", "cat_cardinalities_", "feature_names_", "n_features_", "input_order_",
-                    "categorical_columns_", "numeric_columns_"):
-            table = self.__dict__.get("table_", False)
-            if table is False:
-                raise AttributeError(name)
-            if table is not None:
-                return getattr(table, name)
-            return {"n_numeric_": 0, "n_features_": 0, "input_order_": np.zeros(0, dtype=int)}.get(name, [])
-        raise AttributeError(name)
 
     def _texts(self, X):
         """Each text column's values as a list of str (missing values are empty texts)."""
