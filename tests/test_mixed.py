@@ -228,3 +228,12 @@ def test_a_model_fitted_on_an_array_predicts_a_dataframe_of_numbers():
     clf = TransformerClassifier(**TINY, max_epochs=1).fit(X, np.arange(40) % 2)
     assert clf.text_columns_ == [] and clf.categorical_columns_ == []
     np.testing.assert_array_equal(clf.predict(pd.DataFrame(X)), clf.predict(X))
+
+
+def test_the_default_backbone_reads_the_text_columns_of_a_real_frame():
+    """The shipped all-MiniLM-L6-v2, frozen: two text columns share its 512 positions."""
+    X, y = reviews(32)
+    clf = TransformerClassifier(**TINY, backbone="default", freeze_backbone="all", max_epochs=1).fit(X, y)
+    assert clf.backbone_info_.hidden_size == 384
+    assert clf.encoder_.max_length == 256  # its own limit, 256 tokens, fits twice in 512 positions
+    assert clf.predict_proba(X.iloc[:4]).shape == (4, 2)
