@@ -23,7 +23,10 @@ seeds, and the fit time in seconds (wall clock, mean). The mean rank over the sc
 printed last.
 
 Any other data: ``--train A.csv --test B.csv --target y`` (text columns found as ours finds
-them; ``--drop`` names columns to leave out).
+them; ``--drop`` names columns to leave out). A target of many distinct numbers is a regression:
+``TransformerRegressor`` against Ridge / HistGradientBoostingRegressor on the same features, scored
+by R^2 and mean absolute error. Missing numbers are filled with the training medians for every
+model (said in the header).
 
 Run::
 
@@ -44,14 +47,15 @@ import pandas as pd
 import sklearn
 import torch
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, roc_auc_score
+from sklearn.utils.multiclass import type_of_target
 from sklearn.pipeline import FunctionTransformer, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from sktransformer import TransformerClassifier, TransformerEmbedder
+from sktransformer import TransformerClassifier, TransformerEmbedder, TransformerRegressor
 from sktransformer._validation import split_frame_columns
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mixed"
@@ -79,11 +83,13 @@ def joined_text(text_columns):
     return FunctionTransformer(join)
 
 
-def baselines(text, categorical, numeric, minilm):
+def baselines(text, categorical, numeric, minilm, regression=False):
     onehot = OneHotEncoder(handle_unknown="ignore")
     cats = make_pipeline(FunctionTransformer(lambda f: f.astype(object).fillna("missing")), onehot)
     tfidf = make_pipeline(joined_text(text), TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2))
-    lr = LogisticRegression(C=4, max_iter=2000)
+    lr = Ridge(alpha=1.0) if regression else LogisticRegression(C=4, max_iter=2000)
+    hgb = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+    linear = "Ridge" if regression else "LR"
 
     def native(frame):
         out = frame[categorical + numeric].copy()
@@ -93,9 +99,9 @@ def baselines(text, categorical, numeric, minilm):
 
     models = {
         "(1) HGB, numbers + categories": make_pipeline(
-            FunctionTransformer(native), HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)),
-        "(2) TF-IDF + LR, text": make_pipeline(tfidf, lr),
-        "(3) TF-IDF + one-hot + scaled, LR": make_pipeline(ColumnTransformer(
+            FunctionTransformer(native), hgb(categorical_features="from_dtype", random_state=0)),
+        f"(2) TF-IDF + {linear}, text": make_pipeline(tfidf, lr),
+        f"(3) TF-IDF + one-hot + scaled, {linear}": make_pipeline(ColumnTransformer(
             [("text", tfidf, text), ("cat", cats, categorical), ("num", StandardScaler(), numeric)]), lr),
     }
     if minilm:
@@ -104,13 +110,16 @@ def baselines(text, categorical, numeric, minilm):
         features = ColumnTransformer(
             [("text", embed, text), ("cat", cats, categorical), ("num", StandardScaler(), numeric)],
             sparse_threshold=0)
-        models["(4) MiniLM + one-hot + scaled, LR"] = make_pipeline(features, lr)
-        models["(5) MiniLM + one-hot + scaled, HGB"] = make_pipeline(
-            features, HistGradientBoostingClassifier(random_state=0))
+        models[f"(4) MiniLM + one-hot + scaled, {linear}"] = make_pipeline(features, lr)
+        models["(5) MiniLM + one-hot + scaled, HGB"] = make_pipeline(features, hgb(random_state=0))
     return models
 
 
-def scores(model, X, y, binary):
+def scores(model, X, y, binary, regression=False):
+    """(accuracy, ROC-AUC or macro-F1), or for a regression (R^2, mean absolute error)."""
+    if regression:
+        pred = model.predict(X)
+        return r2_score(y, pred), mean_absolute_error(y, pred)
     proba = model.predict_proba(X)
     pred = model.classes_[proba.argmax(axis=1)]
     second = roc_auc_score(y, proba[:, 1]) if binary else f1_score(y, pred, average="macro")
@@ -141,39 +150,47 @@ def main():
     X, y, X_test, y_test = load(args)
     text, categorical = split_frame_columns(X)
     numeric = [c for c in X.columns if c not in text + categorical]
-    binary = len(np.unique(y)) == 2
-    second = "ROC-AUC" if binary else "macro-F1"
+    regression = type_of_target(y) == "continuous"
+    binary = not regression and len(np.unique(y)) == 2
+    first, second = ("R^2", "MAE") if regression else ("accuracy", "ROC-AUC" if binary else "macro-F1")
+    gaps = [c for c in numeric if X[c].isna().any() or X_test[c].isna().any()]
+    if gaps:  # every model gets the same filled numbers (ours takes no missing numbers yet)
+        medians = X[gaps].median()
+        X, X_test = X.fillna(medians), X_test.fillna(medians)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"scikit-learn {sklearn.__version__}, {torch.get_num_threads()} threads")
     print(f"# train {len(X)} rows, test {len(X_test)}; target {args.target!r} ({len(np.unique(y))} classes)")
     print(f"# text {text}, categorical {categorical}, numeric {numeric}")
+    if gaps:
+        print(f"# missing numbers in {gaps} filled with the training medians for every model")
 
     results = {}
     candidates = {}
+    ours = TransformerRegressor if regression else TransformerClassifier
     if not args.no_scratch:
-        candidates["ours, from scratch"] = TransformerClassifier(max_epochs=max_epochs)
+        candidates["ours, from scratch"] = ours(max_epochs=max_epochs)
     if args.backbone:
-        candidates[f"ours, backbone='default' (freeze {args.freeze})"] = TransformerClassifier(
+        candidates[f"ours, backbone='default' (freeze {args.freeze})"] = ours(
             backbone="default", freeze_backbone=args.freeze, max_epochs=max_epochs)
     for name, model in candidates.items():
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             start = time.perf_counter()
             model.set_params(random_state=seed).fit(X, y)
             fit_s = time.perf_counter() - start
-            acc, sec = scores(model, X_test, y_test, binary)
+            acc, sec = scores(model, X_test, y_test, binary, regression)
             results.setdefault(name, []).append((acc, sec, fit_s))
-            print(f"  {name}, seed {seed}: accuracy {acc:.4f}, {second} {sec:.4f}, fit {fit_s:.0f} s", flush=True)
+            print(f"  {name}, seed {seed}: {first} {acc:.4f}, {second} {sec:.4f}, fit {fit_s:.0f} s", flush=True)
     if not args.no_baselines:
-        for name, model in baselines(text, categorical, numeric, not args.no_minilm).items():
+        for name, model in baselines(text, categorical, numeric, not args.no_minilm, regression).items():
             start = time.perf_counter()
             model.fit(X, y)
             fit_s = time.perf_counter() - start
-            acc, sec = scores(model, X_test, y_test, binary)
+            acc, sec = scores(model, X_test, y_test, binary, regression)
             results[name] = [(acc, sec, fit_s)]
-            print(f"  {name}: accuracy {acc:.4f}, {second} {sec:.4f}, fit {fit_s:.0f} s", flush=True)
+            print(f"  {name}: {first} {acc:.4f}, {second} {sec:.4f}, fit {fit_s:.0f} s", flush=True)
 
     print()
-    print(f"| model | accuracy | {second} | fit s |")
+    print(f"| model | {first} | {second} | fit s |")
     print("|---|---|---|---|")
     table = {}
     for name, rows in results.items():
@@ -183,8 +200,9 @@ def main():
         print(f"| {name} | {spread[0]} | {spread[1]} | {r[:, 2].mean():.0f} |")
     names = list(table)
     means = np.array([table[n] for n in names])
-    ranks = np.mean([pd.Series(-means[:, k]).rank().to_numpy() for k in range(2)], axis=0)
-    print("\nmean rank (accuracy and " + second + "): " + ", ".join(
+    signs = [-1, 1] if regression else [-1, -1]  # a lower MAE is better
+    ranks = np.mean([pd.Series(signs[k] * means[:, k]).rank().to_numpy() for k in range(2)], axis=0)
+    print(f"\nmean rank ({first} and {second}): " + ", ".join(
         f"{n} {r:.1f}" for n, r in sorted(zip(names, ranks), key=lambda t: t[1])))
 
 
