@@ -65,7 +65,8 @@ print(f"ROC-AUC: one transformer {auc:.3f}, TF-IDF + one-hot + logistic regressi
 # -----------------------
 # The attention of a returned pair of shoes: the tokens are the feature tokens (labelled with
 # their columns), then ``[review]`` and the review's subwords. We average the heads of the last
-# layer and show how much each token attends to the ``department`` token and to the others.
+# layer: each row is a token, each column a token it attends to. Attention shows where the model
+# looks, not why it decides; read it as a hint.
 row = int(np.flatnonzero((X_test["department"] == "shoes").to_numpy() & (y_test == 1))[0])
 att = attention_weights(clf, X_test.iloc[[row]])
 tokens = att.tokens[0]
