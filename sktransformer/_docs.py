@@ -65,8 +65,8 @@ PARAMS = {
     the other columns in one encoder; ``max_length`` is the token budget of each text column. A
     missing text (NaN, None) is an empty one; any other non-``str`` value is an error.
     ``"auto"`` takes a string column as text when its values average at least two words and at
-    least half of them are distinct, as a category otherwise; ``None``: no text columns (every
-    string column is a category). The decision is ``text_columns_``.""",
+    least half of them are distinct, as a category otherwise (a ``category`` dtype column is
+    always a category); ``None``: no text columns (every string column is a category). The decision is ``text_columns_``.""",
     "categorical_columns": """categorical_columns : "auto" or list, default={default}
     DataFrame columns taken as categories (one learned vector per value). ``"auto"``: every
     column that holds neither numbers nor text. A list may name numeric codes (a store id, a zip

@@ -122,6 +122,11 @@ _DETECTION_SAMPLE = 10000
 
 
 def _is_string_column(column):
+    """An object or string column; a ``category`` column is a category whatever its values."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return False
     return column.dtype.kind in "OSU" or str(column.dtype) in ("string", "str")
 
 

@@ -237,3 +237,13 @@ def test_the_default_backbone_reads_the_text_columns_of_a_real_frame():
     assert clf.backbone_info_.hidden_size == 384
     assert clf.encoder_.max_length == 256  # its own limit, 256 tokens, fits twice in 512 positions
     assert clf.predict_proba(X.iloc[:4]).shape == (4, 2)
+
+
+def test_a_category_dtype_column_stays_a_category_and_string_dtype_text_is_text():
+    X, y = reviews(60)
+    X["review"] = X["review"].astype("string")  # pandas' string dtype, with pd.NA for missing
+    X.loc[0, "review"] = pd.NA
+    X["title"] = X["title"].astype("category")  # the user said: a category
+    clf = TransformerClassifier(**TINY, max_epochs=1).fit(X, y)
+    assert clf.text_columns_ == ["review"] and clf.categorical_columns_ == ["title", "colour"]
+    assert np.isfinite(clf.predict_proba(X.iloc[:2])).all()
