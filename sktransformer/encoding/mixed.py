@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .tabular import TabularEncoder
-from .text import TextEncoder
+from .text import TextEncoder, right_pad
 
 
 class MixedEncoder:
@@ -139,13 +139,9 @@ class MixedEncoder:
         marker = [] if self.marker_id_ is None else [self.marker_id_]
         lens = np.array([[len(ids[i]) + len(marker) for ids in columns] for i in range(n)], dtype=np.int64).reshape(n, F)
         lengths = lens.sum(axis=1)
-        width = max(int(lengths.max()) if n else 0, 1)
-        attention_mask = np.arange(width) < lengths[:, None]  # (n, L), right padding
         flat = chain.from_iterable(marker + ids[i] for i in range(n) for ids in columns)
-        input_ids = np.full((n, width), self.pad_id_, dtype=np.int64)
-        input_ids[attention_mask] = np.fromiter(flat, dtype=np.int64, count=int(lengths.sum()))
-        field_ids = np.zeros((n, width), dtype=np.int64)
-        field_ids[attention_mask] = np.repeat(np.tile(np.arange(F), n), lens.ravel())
+        input_ids, attention_mask = right_pad(flat, lengths, self.pad_id_)  # (n, L)
+        field_ids, _ = right_pad(np.repeat(np.tile(np.arange(F), n), lens.ravel()), lengths, 0)  # (n, L)
         attention_mask[lengths == 0, 0] = True  # no row is all padding
         out.update(input_ids=input_ids, attention_mask=attention_mask, field_ids=field_ids)
         return out

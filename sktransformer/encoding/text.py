@@ -22,6 +22,18 @@ def _as_text_list(texts, name="texts"):
     return texts
 
 
+def right_pad(values, lengths, fill):
+    """Rows laid end to end in ``values`` (an iterable of ints), ``lengths[i]`` in row ``i``, as a
+    right-padded int64 array (n, L) filled with ``fill``, and its mask (n, L) bool; ``L`` is the
+    longest row, at least 1."""
+    n = len(lengths)
+    width = max(int(lengths.max()) if n else 0, 1)
+    mask = np.arange(width) < lengths[:, None]  # (n, L), right padding
+    out = np.full((n, width), fill, dtype=np.int64)
+    out[mask] = np.fromiter(values, dtype=np.int64, count=int(lengths.sum()))
+    return out, mask
+
+
 def _wordpiece_vocab(bpe_tokenizer, texts, vocab_size):
     """A WordPiece vocabulary read off a trained BPE tokenizer, the same on every run.
 
@@ -184,17 +196,10 @@ class TextEncoder:
 
     def _encode(self, texts):
         """Encode a batch: ids (n, L) int64, mask (n, L) bool, and the Encoding objects."""
-        self._check_fitted()
-        texts = _as_text_list(texts)
-        encode = getattr(self.tokenizer_, "encode_batch_fast", self.tokenizer_.encode_batch)  # no offsets
-        encodings = encode(texts, add_special_tokens=False)  # the model adds its own [CLS]
+        encodings = self._encodings(texts)
         ids = [e.ids for e in encodings]  # ragged, each at most max_length long
-        n = len(ids)
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=n)
-        width = max(int(lengths.max()) if n else 0, 1)  # at least one column, for the [UNK] below
-        attention_mask = np.arange(width) < lengths[:, None]  # (n, L), right padding
-        input_ids = np.full((n, width), self.pad_id_, dtype=np.int64)
-        input_ids[attention_mask] = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        input_ids, attention_mask = right_pad(chain.from_iterable(ids), lengths, self.pad_id_)
         empty = ~attention_mask[:, 0]  # right padding: a row with no real token starts with padding
         input_ids[empty, 0] = self.unk_id_
         attention_mask[empty, 0] = True
@@ -203,10 +208,15 @@ class TextEncoder:
     def encode_ragged(self, texts):
         """Subword ids per text (a list of lists, each at most ``max_length`` long, no special
         tokens) and which texts were cut at ``max_length`` (a bool array)."""
+        encodings = self._encodings(texts)
+        return [e.ids for e in encodings], np.array([bool(e.overflowing) for e in encodings], dtype=bool)
+
+    def _encodings(self, texts):
+        """The tokenizer's encodings of ``texts``, without special tokens (the model adds its own
+        [CLS]) and without offsets."""
         self._check_fitted()
         encode = getattr(self.tokenizer_, "encode_batch_fast", self.tokenizer_.encode_batch)
-        encodings = encode(_as_text_list(texts), add_special_tokens=False)
-        return [e.ids for e in encodings], np.array([bool(e.overflowing) for e in encodings], dtype=bool)
+        return encode(_as_text_list(texts), add_special_tokens=False)
 
     def transform(self, texts):
         """Encode ``texts`` as padded subword ids.
@@ -331,12 +341,8 @@ class PretrainedTextEncoder:
 
     def pad(self, ids):
         """Right-pad ragged ids: ``{"input_ids": int64 (n, L), "attention_mask": bool (n, L)}``."""
-        n = len(ids)
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=n)
-        width = max(int(lengths.max()) if n else 0, 1)
-        attention_mask = np.arange(width) < lengths[:, None]  # (n, L)
-        input_ids = np.full((n, width), self.pad_id_, dtype=np.int64)
-        input_ids[attention_mask] = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        input_ids, attention_mask = right_pad(chain.from_iterable(ids), lengths, self.pad_id_)
         attention_mask[lengths == 0, 0] = True  # a tokenizer without special tokens: no all-padding row
         return {"input_ids": input_ids, "attention_mask": attention_mask}
 
