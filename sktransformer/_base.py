@@ -621,33 +621,27 @@ class TransformerBase(BaseEstimator):
 
         enc = self.encoder_
         add_cls = self.pooling == "cls" if add_cls is None else add_cls
+
+        def tokens(max_length, cls):
+            return TokenEmbedding(vocab_size=enc.vocab_size_, d_model=self.d_model, max_length=max_length,
+                                  positional=self.positional, pad_id=enc.pad_id_, add_cls=cls, dropout=self.dropout)
+
+        def features(cls):
+            return FeatureTokenizer(n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
+                                    d_model=self.d_model, add_cls=cls, n_tokens=self._n_feature_tokens())
+
         if self.input_mode_ == "mixed":
-            if backbone is not None:
-                text = BackboneTokens(backbone.make_module(), self.d_model)
-            else:
-                text = TokenEmbedding(
-                    vocab_size=enc.vocab_size_, d_model=self.d_model, max_length=enc.max_tokens_,
-                    positional=self.positional, pad_id=enc.pad_id_, dropout=self.dropout,
-                )
-            features = None
-            if enc.n_features_:
-                features = FeatureTokenizer(n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
-                                            d_model=self.d_model, add_cls=False, n_tokens=self._n_feature_tokens())
-            return MixedEmbedding(text, len(enc.text_columns_), self.d_model, features=features, add_cls=add_cls)
+            text = BackboneTokens(backbone.make_module(), self.d_model) if backbone else tokens(enc.max_tokens_, False)
+            return MixedEmbedding(text, len(enc.text_columns_), self.d_model,
+                                  features=features(False) if enc.n_features_ else None, add_cls=add_cls)
         if self.input_mode_ == "text":
-            return TokenEmbedding(
-                vocab_size=enc.vocab_size_, d_model=self.d_model, max_length=enc.max_length,
-                positional=self.positional, pad_id=enc.pad_id_, add_cls=add_cls, dropout=self.dropout,
-            )
+            return tokens(enc.max_length, add_cls)
         if self.input_mode_ == "sequence":
             return StepProjection(
                 n_features=enc.n_features_, d_model=self.d_model, max_length=enc.max_length,
                 positional=self.positional, add_cls=add_cls, dropout=self.dropout,
             )
-        return FeatureTokenizer(
-            n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_, d_model=self.d_model,
-            add_cls=add_cls, n_tokens=self._n_feature_tokens(),
-        )
+        return features(add_cls)
 
     def _n_feature_tokens(self):
         """Tokens of a table row (``feature_tokens`` resolved for the fitted columns)."""
