@@ -20,8 +20,11 @@ if "torch" not in _sys.modules:
 from ._autoencoder import AttentionAutoencoder  # noqa: E402
 from ._classifier import TransformerClassifier  # noqa: E402
 from ._embedder import TransformerEmbedder  # noqa: E402
+from ._persistence import load  # noqa: E402
 from ._regressor import TransformerRegressor  # noqa: E402
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["AttentionAutoencoder", "TransformerClassifier", "TransformerEmbedder", "TransformerRegressor", "__version__"]
+__all__ = [
+    "AttentionAutoencoder", "TransformerClassifier", "TransformerEmbedder", "TransformerRegressor", "load", "__version__",
+]

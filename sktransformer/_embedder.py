@@ -229,6 +229,11 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         features = BackboneModel(EncoderFeatures(encoder), pooling=self.pooling, normalize=self.normalize)
         return MaskedLanguageModel(features, self.d_model, self.encoder_.vocab_size_, self.encoder_.mask_id_)
 
+    def _module_to_load(self, backbone, wide):
+        if self.fine_tune and self.backbone is None:  # fine-tuned from scratch: the encoder without its MLM head
+            return self._make_module(None, wide).encoder
+        return super()._module_to_load(backbone, wide)
+
     @property
     def _width(self):
         """Size of the vectors: the backbone's hidden size, or ``d_model``."""
@@ -321,5 +326,10 @@ class _FineTuned:
     def make_module(self, shared=False):
         from .nn.backbones import EncoderFeatures
 
+        from torch import nn
+
         module = self.estimator.net_.module_
-        return module.backbone if self.info is not None else EncoderFeatures(module)
+        if self.info is not None:
+            return module.backbone
+        module.head = nn.Identity()  # the vectors are the pooled tokens: the head is not used, nor kept
+        return EncoderFeatures(module)

@@ -5,6 +5,7 @@ head) is passed in. Nothing here knows about text, tables or sequences.
 """
 
 import contextlib
+import copy
 
 import numpy as np
 import torch
@@ -142,19 +143,39 @@ class _SameAsModule:
     """Stands in a pickle for a net's ``module`` argument that is its fitted ``module_``."""
 
 
-class OneModuleCopy:
-    """Pickle a net's module once.
+class SlimPickle:
+    """Pickle what a fitted net needs to predict and to train on, not its training state.
 
-    skorch pickles ``module_`` apart from the rest of the net (with ``torch.save``, so that a CUDA
-    net loads on a CPU), and the ``module`` argument with it, although the estimators pass an
-    instance and the two are one object: each pickle held the weights twice. Put this class before
-    skorch's net class in the bases.
+    * The module once: skorch pickles ``module_`` apart from the rest of the net (so that a CUDA
+      net loads on a CPU), and the ``module`` argument with it, although the estimators pass an
+      instance and the two are one object.
+    * The optimizer without its per-weight state (Adam's two moments: twice the weights' size);
+      ``warm_start`` and ``partial_fit`` after loading train on with fresh moments.
+    * An ``LRScheduler`` callback without its scheduler, which holds the optimizer (and so every
+      weight) a second time; skorch builds a new one when training begins.
+
+    Put this class before skorch's net class in the bases.
     """
 
     def __getstate__(self):
-        state = super().__getstate__()
+        import collections
+
+        optimizers = {k: v for k, v in self.__dict__.items()
+                      if k.startswith("optimizer_") and isinstance(v, torch.optim.Optimizer)}
+        for name, optimizer in optimizers.items():  # skorch pickles them inside its own state
+            stateless = copy.copy(optimizer)
+            stateless.state = collections.defaultdict(dict)
+            self.__dict__[name] = stateless
+        try:
+            state = super().__getstate__()
+        finally:
+            self.__dict__.update(optimizers)
         if state.get("module") is not None and state.get("module") is self.__dict__.get("module_"):
             state["module"] = _SameAsModule
+        copies = {}  # one copy per callback: ``callbacks`` and ``callbacks_`` share their objects
+        for key in ("callbacks", "callbacks_"):
+            if isinstance(state.get(key), list):
+                state[key] = [_without_scheduler(item, copies) for item in state[key]]
         return state
 
     def __setstate__(self, state):
@@ -162,6 +183,19 @@ class OneModuleCopy:
         super().__setstate__(state)
         if same:
             self.module = self.module_
+
+
+def _without_scheduler(item, copies):
+    """``item`` (a callback or a ``(name, callback)`` pair) with an ``LRScheduler`` copied
+    without its scheduler; ``copies`` maps callbacks already copied to their copy."""
+    if isinstance(item, tuple) and len(item) == 2:
+        return item[0], _without_scheduler(item[1], copies)
+    if getattr(item, "lr_scheduler_", None) is None:
+        return item
+    if id(item) not in copies:
+        copies[id(item)] = copy.copy(item)
+        copies[id(item)].lr_scheduler_ = None
+    return copies[id(item)]
 
 
 #: The key of ``X`` that carries the rows' weights to the loss (never to the module).
@@ -190,16 +224,16 @@ class WeightedLoss:
         return (weight * loss).sum() / weight.sum().clamp_min(torch.finfo(loss.dtype).tiny)
 
 
-class Net(OneModuleCopy, WeightedLoss, NeuralNet):
-    """skorch's ``NeuralNet`` that pickles its module once and takes sample weights."""
+class Net(SlimPickle, WeightedLoss, NeuralNet):
+    """skorch's ``NeuralNet`` that pickles slim (:class:`SlimPickle`) and takes sample weights."""
 
 
-class ClassifierNet(OneModuleCopy, WeightedLoss, NeuralNetClassifier):
-    """skorch's ``NeuralNetClassifier`` that pickles its module once and takes sample weights."""
+class ClassifierNet(SlimPickle, WeightedLoss, NeuralNetClassifier):
+    """skorch's ``NeuralNetClassifier`` that pickles slim (:class:`SlimPickle`) and takes sample weights."""
 
 
-class RegressorNet(OneModuleCopy, WeightedLoss, NeuralNetRegressor):
-    """skorch's ``NeuralNetRegressor`` that pickles its module once and takes sample weights."""
+class RegressorNet(SlimPickle, WeightedLoss, NeuralNetRegressor):
+    """skorch's ``NeuralNetRegressor`` that pickles slim (:class:`SlimPickle`) and takes sample weights."""
 
 
 def initialize_for_inference(net):

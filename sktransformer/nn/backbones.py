@@ -17,26 +17,50 @@ from .pooling import Pooling
 def load_hf_model(path):
     """Load the encoder weights saved in the local folder ``path`` (no network access)."""
     from transformers import AutoConfig, AutoModel
-    from transformers.utils import logging as hf_logging
 
     config = AutoConfig.from_pretrained(path, local_files_only=True)
-    verbosity = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()  # no load report for the unused pooler weights
-    hf_logging.disable_progress_bar()
-    try:
+    with _quiet_transformers():
         # "sdpa" is the fused attention of torch; the pooler (a CLS dense layer) is never used here.
         try:
-            model = AutoModel.from_pretrained(
+            return AutoModel.from_pretrained(
                 path, config=config, local_files_only=True, attn_implementation="sdpa", add_pooling_layer=False
             )
         except (TypeError, ValueError):
-            model = AutoModel.from_pretrained(path, config=config, local_files_only=True)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
+            return AutoModel.from_pretrained(path, config=config, local_files_only=True)
+
+
+def hf_model_from_config(config, pooler=False):
+    """An encoder of the architecture ``config`` (a ``config.to_dict()``), its weights not loaded:
+    the caller loads them (a model saved by :func:`sktransformer.load`'s format). ``pooler``:
+    whether the saved model had its pooling layer."""
+    from transformers import AutoConfig, AutoModel
+
+    config = dict(config)
+    config = AutoConfig.for_model(config.pop("model_type"), **config)
+    with _quiet_transformers():
+        try:
+            return AutoModel.from_config(config, attn_implementation="sdpa", add_pooling_layer=pooler)
+        except (TypeError, ValueError):
+            return AutoModel.from_config(config)
+
+
+class _quiet_transformers:
+    """No load report (unused pooler weights) nor progress bar from ``transformers``."""
+
+    def __enter__(self):
+        from transformers.utils import logging as hf_logging
+
+        self.verbosity = hf_logging.get_verbosity()
+        self.bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+
+    def __exit__(self, *exc):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity(self.verbosity)
+        if self.bars:
             hf_logging.enable_progress_bar()
-    return model
 
 
 class HFBackbone(nn.Module):
