@@ -11,6 +11,7 @@ import joblib
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import train_test_split
 
+import sktransformer
 from sktransformer import TransformerClassifier
 from sktransformer.datasets import make_customers, make_reviews
 
@@ -32,9 +33,8 @@ def main():
           f"HistGradientBoosting {hgb.score(X_te, y_te):.3f}")
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "text_model.joblib")
-        joblib.dump(text_clf, path)
-        reloaded = joblib.load(path)
+        path = text_clf.save(os.path.join(tmp, "text_model.skt"))  # the safe format: no pickle
+        reloaded = sktransformer.load(path)
         sample = ["The battery is not great, avoid it.", "Honestly, the camera is superb!"]
         same = (reloaded.predict_proba(sample) == text_clf.predict_proba(sample)).all()
         print(f"saved + reloaded the text model ({os.path.getsize(path) / 1e6:.1f} MB): "
@@ -43,7 +43,7 @@ def main():
         path = os.path.join(tmp, "table_model.joblib")
         joblib.dump(table_clf, path)
         same = (joblib.load(path).predict_proba(X_te) == table_clf.predict_proba(X_te)).all()
-        print(f"saved + reloaded the tabular model: identical predictions: {bool(same)}")
+        print(f"saved + reloaded the tabular model with joblib: identical predictions: {bool(same)}")
 
     print(f"done in {time.perf_counter() - start:.0f} s")
 

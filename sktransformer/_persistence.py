@@ -192,7 +192,8 @@ class _Writer:
         name = f"{type(value).__module__}.{type(value).__name__}"
         name = name if name in _OBJECTS else _public_object_name(type(value))
         if name in _OBJECTS:
-            state = value.__getstate__()  # scikit-learn's adds its version
+            # scikit-learn's state adds its version; an encoder's own keeps its tokenizer apart
+            state = value.__getstate__() if hasattr(value, "_get_param_names") else None
             state = dict(vars(value) if not isinstance(state, dict) else state)
             return {"__type__": "object", "class": name, "state": self.tree(state, where)}
         raise TypeError(
@@ -421,6 +422,18 @@ def _state_tensors(module, skip_prefix):
     return tensors, aliases
 
 
+def _plain(values):
+    """``values`` as a JSON list (items that JSON has no type for as their ``str``), or None."""
+    if values is None:
+        return None
+    out = []
+    for value in np.asarray(values, dtype=object).ravel().tolist():
+        value = value.item() if isinstance(value, np.generic) else value
+        plain = isinstance(value, (str, bool, int)) or (isinstance(value, float) and np.isfinite(value))
+        out.append(value if plain else str(value))
+    return out
+
+
 def save(estimator, path, backbone="auto"):
     """Write ``estimator`` (fitted) to ``path``; see :meth:`TransformerBase.save`."""
     from safetensors.numpy import save as save_arrays
@@ -446,9 +459,8 @@ def save(estimator, path, backbone="auto"):
         "versions": _versions(),
         "summary": {  # for a reader of the file; load uses the entries below
             "input_mode": getattr(estimator, "input_mode_", None),
-            "classes": np.asarray(estimator.classes_).tolist() if hasattr(estimator, "classes_") else None,
-            "feature_names_in": (np.asarray(estimator.feature_names_in_).tolist()
-                                 if hasattr(estimator, "feature_names_in_") else None),
+            "classes": _plain(getattr(estimator, "classes_", None)),
+            "feature_names_in": _plain(getattr(estimator, "feature_names_in_", None)),
             "n_features_in": getattr(estimator, "n_features_in_", None),
         },
         "params": writer.tree(params, "params"),
@@ -608,7 +620,8 @@ def _load_weights(module, tensors, aliases, skip_prefix, path):
     if missing or unexpected:
         raise LoadError(path, f"{WEIGHTS} does not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}.")
     state = module.state_dict()
-    for name, tensor in tensors.items():
+    for name in (k for k in state if k in tensors):  # in the module's order
+        tensor = tensors[name]
         if tuple(state[name].shape) != tuple(tensor.shape):
             raise LoadError(path, f"{WEIGHTS}: {name!r} has shape {tuple(tensor.shape)}, the model needs "
                                   f"{tuple(state[name].shape)}.")
@@ -644,12 +657,23 @@ def load(path, *, device=None):
         differs), was written by a newer format version, or names a class that is not an
         sktransformer estimator; the message names the file and the problem.
     """
+    manifest, members = _read_archive(path)
+    Estimator = _estimator_class(manifest.get("class"), path)
+    try:
+        return _build(Estimator, manifest, members, path, device)
+    except LoadError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+        # a manifest that passed every check but does not describe a model this code can build
+        raise LoadError(path, f"the model it describes cannot be built: {type(err).__name__}: {err}") from None
+
+
+def _build(Estimator, manifest, members, path, device):
+    """The fitted estimator that ``manifest`` and ``members`` describe (see :func:`load`)."""
     import warnings
 
     from ._net import build_net, initialize_for_inference, resolve_device
 
-    manifest, members = _read_archive(path)
-    Estimator = _estimator_class(manifest.get("class"), path)
     arrays = _load_safetensors(path, members, ARRAYS, torch_tensors=False)
     reader = _Reader(path, arrays, members)
     try:

@@ -92,3 +92,25 @@ def test_trained_on_cuda_predicts_on_cpu(tmp_path):
     out, device = _predict_in_fresh_process(path, tmp_path / "X.pkl", env={"CUDA_VISIBLE_DEVICES": ""})
     assert device == "cpu"
     np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_pickles_hold_the_weights_once_and_no_optimizer_state():
+    """joblib files hold what predicting and training on need: the weights once (not also in the
+    optimizer's moments, the module argument or the learning-rate scheduler)."""
+    import pickle
+
+    X, y = _inputs("text")
+    model = TransformerClassifier(**{**TINY, "d_model": 64}, warm_start=True).fit(X, y)
+    assert len(model.net_.optimizer_.state)  # Adam's moments exist in the fitted model
+    weights = sum(p.numel() * p.element_size() for p in model.net_.module_.parameters())
+    data = pickle.dumps(model)
+    assert len(data) < 1.2 * weights + 100_000
+    loaded = pickle.loads(data)
+    assert not loaded.net_.optimizer_.state
+    assert loaded.net_.module is loaded.net_.module_
+    params = {id(p) for p in loaded.net_.module_.parameters()}
+    assert all(id(p) in params for group in loaded.net_.optimizer_.param_groups for p in group["params"])
+    assert len(model.net_.optimizer_.state)  # pickling left the fitted model as it was
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    loaded.fit(X, y)  # warm_start trains on, with fresh moments
+    assert len(loaded.history_) == len(model.history_) + 2

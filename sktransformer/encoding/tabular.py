@@ -231,6 +231,19 @@ class TabularEncoder:
         columns = self.numeric_columns_ + self.categorical_columns_
         return frame[[columns[i] for i in self.input_order_]]
 
+    def __getstate__(self):
+        # categories as object arrays: a pickle (or a skops file) that does not hold pandas' internals
+        state = dict(self.__dict__)
+        if "categories_" in state:
+            state["categories_"] = [np.asarray(cats, dtype=object) for cats in state["categories_"]]
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "categories_" in state:
+            state["categories_"] = [pd.Index(cats, dtype=object) for cats in state["categories_"]]
+        self.__dict__.update(state)
+
     def _names(self, numeric_mask):
         """Names of the numeric columns picked by a boolean mask (for messages)."""
         return [self.numeric_columns_[j] for j in np.flatnonzero(numeric_mask)]

@@ -62,6 +62,22 @@ def _wordpiece_vocab(bpe_tokenizer, texts, vocab_size):
     return {token: i for i, token in enumerate(vocab)}
 
 
+def _tokenizer_as_json(state):
+    """An encoder's state with its tokenizer as the tokenizers library's JSON (what a Tokenizer
+    pickles as, and what libraries that refuse opaque objects, such as skops, can store)."""
+    state = dict(state)
+    if isinstance(state.get("tokenizer_"), Tokenizer):
+        state["tokenizer_"] = state["tokenizer_"].to_str()
+    return state
+
+
+def _tokenizer_from_json(state):
+    state = dict(state)
+    if isinstance(state.get("tokenizer_"), str):
+        state["tokenizer_"] = Tokenizer.from_str(state["tokenizer_"])
+    return state
+
+
 class TextEncoder:
     """Encode raw strings as padded subword ids and a padding mask.
 
@@ -185,9 +201,12 @@ class TextEncoder:
         self.mask_id_ = ids["[MASK]"]
         return self
 
+    def __getstate__(self):
+        return _tokenizer_as_json(self.__dict__)
+
     def __setstate__(self, state):
-        self.__dict__.update(state)
-        if "tokenizer_" in state:  # this flag is not part of the tokenizer's pickled (JSON) state
+        self.__dict__.update(_tokenizer_from_json(state))
+        if "tokenizer_" in state:  # this flag is not part of the tokenizer's JSON
             self.tokenizer_.encode_special_tokens = True
 
     def _check_fitted(self):
@@ -326,8 +345,11 @@ class PretrainedTextEncoder:
         """Nothing to learn; returns self."""
         return self
 
+    def __getstate__(self):
+        return _tokenizer_as_json(self.__dict__)
+
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        self.__dict__.update(_tokenizer_from_json(state))
         self.tokenizer_.no_padding()
         self.tokenizer_.enable_truncation(max_length=self.max_length, stride=0)
 

@@ -37,11 +37,25 @@ def hf_model_from_config(config, pooler=False):
 
     config = dict(config)
     config = AutoConfig.for_model(config.pop("model_type"), **config)
-    with _quiet_transformers():
+    with _quiet_transformers(), _no_init_weights():  # random weights that are replaced at once
         try:
             return AutoModel.from_config(config, attn_implementation="sdpa", add_pooling_layer=pooler)
         except (TypeError, ValueError):
             return AutoModel.from_config(config)
+
+
+def _no_init_weights():
+    """``transformers``' context that skips weight initialisation (its place differs between
+    versions), or a context that changes nothing."""
+    import contextlib
+    import importlib
+
+    for where in ("transformers.initialization", "transformers.modeling_utils"):
+        try:
+            return importlib.import_module(where).no_init_weights()
+        except (ImportError, AttributeError):
+            continue
+    return contextlib.nullcontext()
 
 
 class _quiet_transformers:
