@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import TABLE_CONSTRAINTS, TransformerBase, store_params
+from ._dask import dask_aware
 from ._density import RobustGaussian
 from ._docs import fill_doc
 from ._validation import _is_pandas
@@ -60,7 +61,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         How token vectors become the latent code returned by ``transform``.
     {{d_model n_heads n_layers dim_feedforward dropout norm_first positional max_length}}
     {{vocab_size tokenizer feature_tokens text_columns categorical_columns max_epochs batch_size lr weight_decay optimizer device}}
-    {{early_stopping validation_fraction n_iter_no_change tol callbacks verbose random_state}}
+    {{early_stopping validation_fraction n_iter_no_change tol callbacks accelerator verbose random_state}}
 
     Attributes
     ----------
@@ -114,7 +115,8 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
                  max_length=None, vocab_size=8000, tokenizer="wordpiece", feature_tokens="auto", text_columns="auto",
                  categorical_columns="auto", max_epochs="auto", batch_size=256, lr=1e-3,
                  weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, accelerator=None, verbose=0,
+                 random_state=None):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ fit
@@ -292,6 +294,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         return self.density_.mahalanobis(_density_features(errors, code))
 
     # ------------------------------------------------------------------ outlier API
+    @dask_aware
     def score_samples(self, X):
         """Normality of each row (higher is more normal).
 
@@ -315,6 +318,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             scores.append(-self._density_distance(self._scaled(err, mask), code))
         return np.concatenate(scores)
 
+    @dask_aware
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers, positive for inliers.
 
@@ -325,6 +329,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         check_is_fitted(self, "offset_")
         return self.score_samples(X) - self.offset_
 
+    @dask_aware
     def predict(self, X):
         """+1 for inliers, -1 for outliers.
 
@@ -334,6 +339,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
 
+    @dask_aware
     def transform(self, X):
         """Latent code of each row: the pooled encoder output of its (unmasked) tokens.
 

@@ -194,6 +194,7 @@ class TransformerBase(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"}), None],
         "callbacks": [list, None],
+        "accelerator": [dict, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -238,7 +239,9 @@ class TransformerBase(BaseEstimator):
         """
         from skorch.dataset import ValidSplit
 
-        from ._net import build_net, initialize_for_inference, resolve_device, seeded, steps_per_epoch
+        from ._net import (
+            accelerated, bring_home, build_net, initialize_for_inference, resolve_device, seeded, steps_per_epoch,
+        )
 
         # 1. parameters, X and y
         self._check_hyperparameters()
@@ -282,6 +285,11 @@ class TransformerBase(BaseEstimator):
             net_kwargs["criterion__reduction"] = "none"  # WeightedLoss averages the rows' losses
         if max_epochs or backbone is None:
             net_kwargs.update(self._param_groups(backbone, use_wide))
+        accelerate = bool(max_epochs) and self.accelerator is not None
+        if accelerate:  # the accelerator chooses the device; the net is turned back into a plain one after
+            net_class, accelerator_kwargs = accelerated(net_class, self.accelerator)
+            net_kwargs.update(accelerator_kwargs)
+            device = str(accelerator_kwargs["accelerator"].device)
         n_steps = max_epochs * steps_per_epoch(n_train, self.batch_size)
         with seeded(seed, device):
             self.net_ = build_net(
@@ -300,6 +308,8 @@ class TransformerBase(BaseEstimator):
                 self.net_.fit(inputs, y_net)
             else:
                 initialize_for_inference(self.net_)
+        if accelerate:
+            bring_home(self.net_)
         self.history_ = self.net_.history
         return self
 
@@ -418,6 +428,15 @@ class TransformerBase(BaseEstimator):
         from skorch.callbacks import Callback
 
         self._validate_params()
+        if self.accelerator is not None:
+            if self.device != "auto":
+                raise ValueError(f"device={self.device!r} and accelerator={self.accelerator!r} both choose the "
+                                 "device; leave device='auto' (the accelerator places the model), or set accelerator=None.")
+            try:
+                import accelerate  # noqa: F401
+            except ImportError:
+                raise ImportError("accelerator= needs the accelerate package: pip install "
+                                  "'sktransformer[accelerate]'.") from None
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
         if isinstance(self.optimizer, type) and not issubclass(self.optimizer, torch.optim.Optimizer):

@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ._base import SupervisedTransformer, store_params
+from ._dask import dask_aware
 from ._docs import fill_doc
 
 
@@ -29,7 +30,7 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout}}
     {{norm_first positional max_length vocab_size tokenizer pooling feature_tokens text_columns categorical_columns wide max_epochs batch_size}}
     {{lr weight_decay optimizer device early_stopping validation_fraction n_iter_no_change tol}}
-    {{warm_start callbacks}}
+    {{warm_start callbacks accelerator}}
     {{verbose random_state}}
 
     Attributes
@@ -68,7 +69,7 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
                  max_length=None, vocab_size=16000, tokenizer="bpe", pooling="mean", feature_tokens="auto", text_columns="auto",
                  categorical_columns="auto", wide="auto",
                  max_epochs="auto", batch_size=64, lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto",
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol="auto", warm_start=False, callbacks=None, verbose=0,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol="auto", warm_start=False, callbacks=None, accelerator=None, verbose=0,
                  random_state=None):
         store_params(self, locals())
 
@@ -174,6 +175,7 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         return ClassifierNet, {"classes": np.arange(len(self.classes_))}
 
     # ------------------------------------------------------------------ outputs
+    @dask_aware
     def predict_proba(self, X):
         """Class probabilities for ``X``.
 
@@ -188,10 +190,12 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         proba /= proba.sum(axis=1, keepdims=True)
         return proba
 
+    @dask_aware
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
         return np.log(self.predict_proba(X))
 
+    @dask_aware
     def predict(self, X):
         """Predicted class labels for ``X``.
 

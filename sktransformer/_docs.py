@@ -124,6 +124,14 @@ PARAMS = {
     :mod:`sktransformer.callbacks`, ...); copied, never modified. Some inputs train with default
     callbacks (a cosine learning-rate schedule for text learned from scratch; ``InputNoise``
     and ``WeightAverage`` for tables); one of the same class here replaces the default one.""",
+    "accelerator": """accelerator : dict or None, default={default}
+    Train through Hugging Face ``accelerate`` (skorch's ``AccelerateMixin``): the keyword
+    arguments of an ``accelerate.Accelerator`` built in ``fit`` (``{{}}`` takes its defaults and
+    what ``accelerate launch`` or ``accelerate config`` set: several GPUs, mixed precision), for
+    example ``{{"mixed_precision": "bf16"}}``. The accelerator chooses the device (leave
+    ``device="auto"``); after training the model stays on that device and the accelerator is not
+    kept, so the fitted estimator pickles and saves as any other. ``None``: plain PyTorch on
+    ``device``. Needs ``pip install sktransformer[accelerate]``.""",
     "verbose": """verbose : int, default={default}
     ``0`` is silent; ``> 0`` prints the epoch table and a progress bar.""",
     "random_state": """random_state : int, RandomState instance or None, default={default}

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._backbone import BACKBONE_CONSTRAINTS, Backbone
 from ._base import TransformerBase, store_params
+from ._dask import dask_aware
 from ._docs import fill_doc
 
 #: Fingerprints of the modules this process has hashed, by module object (see ``_fingerprint``).
@@ -78,7 +79,7 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         :class:`TransformerRegressor`) for supervised training from scratch.
     {{freeze_backbone backbone_lr lr d_model n_heads n_layers dim_feedforward dropout norm_first}}
     {{positional vocab_size tokenizer weight_decay optimizer early_stopping validation_fraction}}
-    {{n_iter_no_change tol callbacks}}
+    {{n_iter_no_change tol callbacks accelerator}}
     verbose : int, default=0
         ``> 0`` shows a progress bar in ``transform`` (and the training table in ``fit``).
     random_state : int, RandomState instance or None, default=None
@@ -134,7 +135,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
                  freeze_backbone="none", backbone_lr=None, lr=1e-3, d_model=64, n_heads=4, n_layers=2,
                  dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned", vocab_size=8000,
                  tokenizer="wordpiece", weight_decay=0.01, optimizer="adamw", early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, verbose=0, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", callbacks=None, accelerator=None, verbose=0,
+                 random_state=None):
         store_params(self, locals())
 
     def fit(self, X, y=None):
@@ -252,6 +254,7 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
             "backend": self.backend, "dtype": "float32",
         }
 
+    @dask_aware
     def transform(self, X):
         """Embed texts.
 

@@ -6,6 +6,7 @@ head) is passed in. Nothing here knows about text, tables or sequences.
 
 import contextlib
 import copy
+import functools
 
 import numpy as np
 import torch
@@ -99,7 +100,7 @@ def resolve_device(device):
     when it asks for CUDA on a machine without it, so ``fit`` fails before any model work.
     """
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return (_dask_worker_gpu() or "cuda") if torch.cuda.is_available() else "cpu"
     try:
         kind = torch.device(device).type
     except (RuntimeError, TypeError):
@@ -109,6 +110,27 @@ def resolve_device(device):
     if kind == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r}, but this machine has no CUDA device; use 'auto' or 'cpu'.")
     return device
+
+
+def _dask_worker_gpu():
+    """``"cuda:<k>"`` for code running in a Dask worker on a machine whose GPUs it all sees: the
+    workers of a machine share its GPUs in turn (``LocalCluster`` names them 0, 1, 2, ...: worker
+    ``i`` takes GPU ``i % n_gpus``; a worker with another name takes one by its address). None
+    outside a worker or with one visible GPU (as dask-cuda gives each of its workers)."""
+    import sys
+    import zlib
+
+    distributed = sys.modules.get("distributed")  # imported by any Dask worker process
+    n_gpus = torch.cuda.device_count()
+    if distributed is None or n_gpus < 2:
+        return None
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not in a worker
+        return None
+    name = str(worker.name)
+    index = int(name) if name.isdigit() else zlib.crc32(str(worker.address).encode())
+    return f"cuda:{index % n_gpus}"
 
 
 def build_net(net_class, module, criterion, *, optimizer, lr, weight_decay, max_epochs, batch_size,
@@ -125,9 +147,13 @@ def build_net(net_class, module, criterion, *, optimizer, lr, weight_decay, max_
         kwargs["optimizer__weight_decay"] = weight_decay
     if opt is torch.optim.SGD:
         kwargs["optimizer__momentum"] = 0.9
-    if isinstance(optimizer, str) and opt is not torch.optim.SGD and _fused_supported(device):
+    accelerated = "accelerator" in net_kwargs
+    if isinstance(optimizer, str) and opt is not torch.optim.SGD and not accelerated and _fused_supported(device):
         kwargs["optimizer__fused"] = True  # named optimizers only: a user's class gets its own defaults
-    if not verbose:
+    if accelerated:  # the accelerator places the model; its own print would be kept (and pickled) by the net
+        device = None
+        kwargs["callbacks__print_log__sink"] = print if verbose else silent
+    elif not verbose:
         kwargs["callbacks__print_log"] = None  # it formats a table every epoch even when silent
 
     generator = torch.Generator().manual_seed(seed)
@@ -236,6 +262,39 @@ class RegressorNet(SlimPickle, WeightedLoss, NeuralNetRegressor):
     """skorch's ``NeuralNetRegressor`` that pickles slim (:class:`SlimPickle`) and takes sample weights."""
 
 
+def accelerated(net_class, options):
+    """``net_class`` with skorch's ``AccelerateMixin``, and the net keyword arguments that give it
+    an ``accelerate.Accelerator(**options)``; ``ImportError`` naming the extra when accelerate is
+    missing, ``TypeError`` naming the bad option."""
+    try:
+        from accelerate import Accelerator
+    except ImportError:
+        raise ImportError("accelerator= needs the accelerate package: pip install 'sktransformer[accelerate]'.") from None
+    try:
+        accelerator = Accelerator(**options)
+    except TypeError as err:
+        raise TypeError(f"accelerator={options!r} is not a set of accelerate.Accelerator arguments: {err}") from None
+    except ValueError as err:  # accelerate keeps one state (mixed precision, processes) per process
+        raise ValueError(f"accelerator={options!r}: {err}") from None
+    return _accelerated_classes()[net_class], {"accelerator": accelerator}
+
+
+def bring_home(net):
+    """Turn an accelerated net, after training, into the plain net it is built on: the module and
+    criterion unwrapped (by skorch, at the end of training), the optimizer unwrapped, on the
+    accelerator's device, without the accelerator (which does not pickle)."""
+    accelerator = net.accelerator
+    net._unwrap_accelerator()
+    optimizer = net.__dict__.get("optimizer_")
+    if optimizer is not None and hasattr(optimizer, "optimizer"):
+        net.__dict__["optimizer_"] = optimizer.optimizer  # accelerate's wrapper -> the torch optimizer
+    for key in ("accelerator", "unwrap_after_train", "_wrapped_with_accelerator"):
+        net.__dict__.pop(key, None)
+    net.__class__ = {v: k for k, v in _accelerated_classes().items()}[type(net)]
+    net.device = str(accelerator.device)
+    return net
+
+
 def initialize_for_inference(net):
     """Initialise ``net`` to predict only (a model used as it is, never trained).
 
@@ -286,3 +345,23 @@ def silent(*args, **kwargs):
 def steps_per_epoch(n_samples, batch_size):
     """Gradient steps in one pass over ``n_samples`` rows (the last batch may be short)."""
     return max(1, -(-int(n_samples) // int(batch_size)))
+
+
+@functools.lru_cache(maxsize=None)
+def _accelerated_classes():
+    """The accelerated class of each net class, made on first use (``skorch.hf`` is slow to
+    import); a net is turned back into its plain class after training (:func:`bring_home`), so
+    these classes never reach a pickle."""
+    from skorch.hf import AccelerateMixin
+
+    class AcceleratedNet(AccelerateMixin, Net):
+        """:class:`Net` trained through accelerate (see :func:`accelerated`)."""
+
+    class AcceleratedClassifierNet(AccelerateMixin, ClassifierNet):
+        """:class:`ClassifierNet` trained through accelerate (see :func:`accelerated`)."""
+
+    class AcceleratedRegressorNet(AccelerateMixin, RegressorNet):
+        """:class:`RegressorNet` trained through accelerate (see :func:`accelerated`)."""
+
+    return {Net: AcceleratedNet, ClassifierNet: AcceleratedClassifierNet, RegressorNet: AcceleratedRegressorNet}
+

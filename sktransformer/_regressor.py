@@ -5,6 +5,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_array
 
 from ._base import SupervisedTransformer, store_params
+from ._dask import dask_aware
 from ._docs import fill_doc
 
 
@@ -23,7 +24,7 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout norm_first}}
     {{positional max_length vocab_size tokenizer pooling feature_tokens text_columns categorical_columns wide max_epochs batch_size lr weight_decay}}
     {{optimizer device early_stopping validation_fraction n_iter_no_change tol warm_start}}
-    {{callbacks verbose random_state}}
+    {{callbacks accelerator verbose random_state}}
 
     Attributes
     ----------
@@ -56,7 +57,8 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
                  vocab_size=16000, tokenizer="bpe", pooling="mean", feature_tokens="auto", text_columns="auto",
                  categorical_columns="auto", wide="auto", max_epochs="auto", batch_size=64,
                  lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto", early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", warm_start=False, callbacks=None, verbose=0, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=10, tol="auto", warm_start=False, callbacks=None, accelerator=None, verbose=0,
+                 random_state=None):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ targets, head, criterion
@@ -113,6 +115,7 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
         return self._partial_fit(X, y, sample_weight=sample_weight)
 
     # ------------------------------------------------------------------ outputs
+    @dask_aware
     def predict(self, X):
         """Predicted targets for ``X``.
 
