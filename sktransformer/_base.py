@@ -518,6 +518,14 @@ class TransformerBase(BaseEstimator):
     # ------------------------------------------------------------------ input handling
     def _check_X(self, X, reset):
         """Validate raw ``X``; detect (fit) or check (predict) its input mode; return clean X."""
+        from ._dask import is_dask_collection
+
+        if is_dask_collection(X):  # the prediction methods map over its partitions before this
+            raise TypeError(
+                f"X is a Dask collection ({type(X).__name__}); fit takes data in memory: call .compute() on it (or "
+                "on a sample of it), or fit on each worker through joblib.parallel_backend('dask') (see the "
+                "user guide's 'Scaling out')."
+            )
         mode = detect_input_mode(X)
         if mode not in self._input_modes:
             raise TypeError(

@@ -74,6 +74,8 @@ SEARCHES = {
                                 _texts()),
     "regressor-table": lambda: (GridSearchCV(TransformerRegressor(**FAST), {"lr": [1e-3, 1e-2]}, cv=3),
                                 (_table()[0], _table()[0]["b"].to_numpy() * 2.0)),
+    "regressor-text": lambda: (GridSearchCV(TransformerRegressor(**FAST), {"pooling": ["mean", "max"]}, cv=3),
+                               (_texts()[0], _texts()[1] * 3.0)),
     "embedder-text": lambda: (GridSearchCV(
         Pipeline([("emb", TransformerEmbedder(None, cache=False, **FAST)), ("clf", LogisticRegression())]),
         {"clf__C": [0.1, 10.0]}, cv=3), _texts()),
@@ -94,10 +96,14 @@ def test_grid_search_on_a_cluster_matches_n_jobs_1(client, one_thread, name):
     assert remote.cv_results_["params"] == local_results["params"]
 
 
-def test_cross_validate_an_autoencoder_on_a_cluster(client, one_thread):
-    X, _ = _table(80)
-    X.loc[:7, "a"] = 8.0  # eight rows far out
-    is_outlier = (np.arange(80) < 8).astype(int)
+@pytest.mark.parametrize("mode", ["table", "text"])
+def test_cross_validate_an_autoencoder_on_a_cluster(client, one_thread, mode):
+    is_outlier = (np.arange(80) < 8).astype(int)  # eight rows far out
+    if mode == "table":
+        X, _ = _table(80)
+        X.loc[:7, "a"] = 8.0
+    else:
+        X = ["zq xv " * 6] * 8 + _texts(72)[0]
     cv = KFold(3, shuffle=True, random_state=0)
     model = AttentionAutoencoder(**FAST)
     local = cross_validate(model, X, is_outlier, scoring="roc_auc", cv=cv)
@@ -196,6 +202,12 @@ def test_predictions_over_dask_collections(client):
                                ae.score_samples(sequences), rtol=1e-5)
     np.testing.assert_array_equal(ae.predict(da.from_array(sequences, chunks=(45, 6, 2))).compute(),
                                   ae.predict(sequences))
+
+
+def test_fit_on_a_dask_collection_says_what_to_do():
+    X, y = _table(30)
+    with pytest.raises(TypeError, match=r"X is a Dask collection .*\.compute\(\)"):
+        TransformerClassifier(**FAST).fit(dd.from_pandas(X, npartitions=2), y)
 
 
 def test_each_dask_worker_takes_its_own_gpu(monkeypatch):
