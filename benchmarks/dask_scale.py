@@ -107,6 +107,19 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
+def both_ways(in_process, on_cluster):
+    """``(output, seconds, peak rise MB)`` of ``in_process()`` here and ``(output, seconds, worker
+    peaks MB)`` of ``on_cluster()`` on a new LocalCluster."""
+    with PeakRSS() as mem:
+        local, t_local = timed(in_process)
+    local_cluster, client = cluster()
+    with client:
+        remote, t_remote = timed(on_cluster)
+        peaks = worker_peak_mb(client)
+    local_cluster.close()
+    return (local, t_local, mem.rise_mb), (remote, t_remote, peaks)
+
+
 def encoded(folder):
     """Texts encoded into an embedding cache folder (one key per encoded text in its shard files)."""
     return sum(len(np.load(f)["keys"]) for f in Path(folder).rglob("*.npz"))
@@ -137,31 +150,21 @@ def main():
     # 1. embedding
     docs = texts(args.n_texts)
     emb = TransformerEmbedder(cache=False).fit(docs[:10])
-    with PeakRSS() as mem:
-        local, t_local = timed(lambda: emb.transform(docs))
-    local_cluster, client = cluster()
-    with client:
-        bag = db.from_sequence(docs, npartitions=max(2, args.n_texts // 5_000))
-        remote, t_remote = timed(lambda: emb.transform(bag).compute())
-        peaks = worker_peak_mb(client)
-    local_cluster.close()
+    bag = db.from_sequence(docs, npartitions=max(2, args.n_texts // 5_000))
+    (local, t_local, rise), (remote, t_remote, peaks) = both_ways(
+        lambda: emb.transform(docs), lambda: emb.transform(bag).compute())
     cosine = float(np.min(np.sum(local * remote, axis=1)))
-    rows.append((f"embed {args.n_texts:,} texts (default model)", t_local, t_remote, mem.rise_mb, peaks,
+    rows.append((f"embed {args.n_texts:,} texts (default model)", t_local, t_remote, rise, peaks,
                  f"{args.n_texts / t_local:,.0f} / {args.n_texts / t_remote:,.0f} texts/s; min cosine {cosine:.6f}"))
 
     # 2. table prediction
     X, y = table(2_000)
     clf = TransformerClassifier(max_epochs=5, random_state=0).fit(X, y)
     big, _ = table(args.n_rows, seed=1)
-    with PeakRSS() as mem:
-        local, t_local = timed(lambda: clf.predict_proba(big))
-    local_cluster, client = cluster()
-    with client:
-        frame = dd.from_pandas(big, npartitions=max(2, args.n_rows // 50_000))
-        remote, t_remote = timed(lambda: clf.predict_proba(frame).compute())
-        peaks = worker_peak_mb(client)
-    local_cluster.close()
-    rows.append((f"predict {args.n_rows:,} table rows", t_local, t_remote, mem.rise_mb, peaks,
+    frame = dd.from_pandas(big, npartitions=max(2, args.n_rows // 50_000))
+    (local, t_local, rise), (remote, t_remote, peaks) = both_ways(
+        lambda: clf.predict_proba(big), lambda: clf.predict_proba(frame).compute())
+    rows.append((f"predict {args.n_rows:,} table rows", t_local, t_remote, rise, peaks,
                  f"{args.n_rows / t_local:,.0f} / {args.n_rows / t_remote:,.0f} rows/s; max |diff| "
                  f"{float(np.abs(local - remote).max()):.1e}"))
 
@@ -171,28 +174,26 @@ def main():
     heads = {"head": [LogisticRegression(C=0.1, max_iter=1000), LogisticRegression(C=10.0, max_iter=1000),
                       RidgeClassifier(), KNeighborsClassifier(5)]}
 
-    def search(folder, n_jobs=None):
+    def search(folder):
         pipe = Pipeline([("emb", TransformerEmbedder(cache=folder)), ("head", LogisticRegression())])
-        return GridSearchCV(pipe, heads, cv=5, n_jobs=n_jobs).fit(Xs, ys)
+        return GridSearchCV(pipe, heads, cv=5).fit(Xs, ys)
 
     from sktransformer import _cache
 
+    def on_cluster(folder):
+        _cache.clear()  # nothing from the in-process search
+        with joblib.parallel_backend("dask"):
+            return search(folder)
+
     with tempfile.TemporaryDirectory() as folder:
         _cache.clear()
-        with PeakRSS() as mem:
-            local, t_local = timed(lambda: search(os.path.join(folder, "local")))
+        (local, t_local, rise), (remote, t_remote, peaks) = both_ways(
+            lambda: search(os.path.join(folder, "local")), lambda: on_cluster(os.path.join(folder, "remote")))
         local_encoded = encoded(os.path.join(folder, "local"))
-        _cache.clear()
-        local_cluster, client = cluster()
-        with client:
-            with joblib.parallel_backend("dask"):
-                remote, t_remote = timed(lambda: search(os.path.join(folder, "remote")))
-            peaks = worker_peak_mb(client)
-        local_cluster.close()
         remote_encoded = encoded(os.path.join(folder, "remote"))
     same = local.best_params_ == remote.best_params_ and np.allclose(
         local.cv_results_["mean_test_score"], remote.cv_results_["mean_test_score"])
-    rows.append((f"GridSearchCV(cv=5), 4 heads, {args.n_search:,} texts", t_local, t_remote, mem.rise_mb, peaks,
+    rows.append((f"GridSearchCV(cv=5), 4 heads, {args.n_search:,} texts", t_local, t_remote, rise, peaks,
                  f"texts encoded {local_encoded:,} / {remote_encoded:,} of {len(set(Xs)):,} distinct; "
                  f"same results: {same}"))
 

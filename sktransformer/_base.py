@@ -50,6 +50,9 @@ WIDE_BUCKETS_PER_TOKEN = 16
 WIDE_MAX_BUCKETS = 2**18
 WIDE_MAX_PAIR_WEIGHTS = 2**21
 
+#: Gradient steps of the embedder's ``fine_tune="contrastive"`` with ``max_epochs="auto"``.
+CONTRASTIVE_STEPS = 40
+
 #: Fewest epochs ``max_epochs="auto"`` gives (``Budget.max_epochs`` may be lower).
 MIN_AUTO_EPOCHS = 2
 #: ``tol="auto"`` where the budget converges (``Budget.converge``): ``tol`` of scikit-learn's MLP.
@@ -108,6 +111,9 @@ TRAINING = {
     ("embedder", "text"): Budget(1000),  # masked-language modelling from scratch
     ("embedder", "pretrained"): Budget(0, max_epochs=0),  # used as it is
     ("fine-tune", "pretrained"): Budget(0, max_epochs=1),  # the embedder's fine_tune: one pass
+    # the embedder's fine_tune="contrastive", on a few labelled texts per class: each step compares
+    # every pair of a batch, so a few dozen steps see each pair many times
+    ("embedder", "contrastive"): Budget(CONTRASTIVE_STEPS, max_epochs=CONTRASTIVE_STEPS),
 }
 
 
@@ -268,7 +274,7 @@ class TransformerBase(BaseEstimator):
         # 3. the training budget
         early = self.early_stopping
         n_train = self._check_validation_split(len(X), y_net) if early else len(X)
-        kind = "pretrained" if backbone is not None else self.input_mode_
+        kind = self._training_kind(backbone)
         max_epochs, budget = training_budget(self._task, kind, n_train, self.batch_size, self.max_epochs)
         if incremental:  # one epoch per call, a constant rate, no convergence test (MLP's partial_fit)
             max_epochs, budget = 1, replace(budget, schedule="constant", converge=False)
@@ -312,6 +318,10 @@ class TransformerBase(BaseEstimator):
             bring_home(self.net_)
         self.history_ = self.net_.history
         return self
+
+    def _training_kind(self, backbone):
+        """This fit's key in :data:`TRAINING`: ``"pretrained"`` with a backbone, else the input mode."""
+        return "pretrained" if backbone is not None else self.input_mode_
 
     def _param_groups(self, backbone, wide):
         """The optimizer's parameter groups (skorch ``optimizer__param_groups``), as a dict of

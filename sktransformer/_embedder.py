@@ -16,6 +16,10 @@ from ._docs import fill_doc
 #: Fingerprints of the modules this process has hashed, by module object (see ``_fingerprint``).
 _FINGERPRINTS = weakref.WeakKeyDictionary()
 
+#: The backbone's learning rate of ``fine_tune="contrastive"`` when ``backbone_lr=None``: that of
+#: SetFit's contrastive phase (its ``body_learning_rate``), for the same kind of training.
+CONTRASTIVE_LR = 2e-5
+
 #: What ``backend=`` accepts (see the class docstring).
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
@@ -67,14 +71,19 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         on disk, shared by processes (``n_jobs``) and later runs; ``False`` keeps nothing. The key
         is a hash of the model's weights and tokenizer, of every setting that changes the output,
         and of the text: a changed model or setting never returns stale vectors.
-    fine_tune : bool, default=False
+    fine_tune : bool or "contrastive", default=False
         With ``y`` given to ``fit``, first train the backbone with a classification head (class
         labels) or a regression head (numbers) on ``(X, y)``, then embed with the trained backbone.
         A model learned from scratch trains without the estimators' wide part (``wide=False``):
         only its vectors are kept, so they must carry everything the labels teach.
+        ``"contrastive"``: for a few labelled texts per class, tune the pretrained backbone so
+        that the vectors of texts of one class move together and those of different classes
+        apart (every pair of each batch compared, :class:`~sktransformer.nn.PairwiseCosineLoss`),
+        for the scikit-learn head that follows in a ``Pipeline``. Every class needs two texts; the
+        backbone learns at ``backbone_lr`` (``None``: 2e-5, the rate of SetFit's contrastive phase).
     max_epochs : int or "auto", default="auto"
         Training passes (``fine_tune`` or ``backbone=None``). ``"auto"``: 1 pass to fine-tune a
-        pretrained backbone; otherwise enough passes for about 1,000 gradient steps of
+        pretrained backbone with a head; about 40 gradient steps for ``fine_tune="contrastive"``; otherwise enough passes for about 1,000 gradient steps of
         masked-language modelling, or the budget of :class:`TransformerClassifier` (or
         :class:`TransformerRegressor`) for supervised training from scratch.
     {{freeze_backbone backbone_lr lr d_model n_heads n_layers dim_feedforward dropout norm_first}}
@@ -127,7 +136,7 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         "normalize": ["boolean"],
         "backend": [StrOptions(set(BACKENDS))],
         "cache": ["boolean", str, os.PathLike],
-        "fine_tune": ["boolean"],
+        "fine_tune": ["boolean", StrOptions({"contrastive"})],
     }
 
     def __init__(self, backbone="default", *, pooling="mean", normalize=True, max_length=None, batch_size=32,
@@ -147,7 +156,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         X : list, 1-D array or pd.Series of str
             Texts. Used for training with ``backbone=None`` or ``fine_tune=True``.
         y : array-like of shape (n_samples,) or None
-            Labels or targets for ``fine_tune=True``; ignored otherwise.
+            Labels or targets for ``fine_tune=True``, class labels for ``fine_tune="contrastive"``;
+            ignored otherwise.
 
         Returns
         -------
@@ -158,14 +168,18 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
             from ._onnx import _require
 
             _require()
-        backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
+        backbone_lr = self.backbone_lr
+        if self.fine_tune == "contrastive":
+            self._check_contrastive(y)
+            backbone_lr = CONTRASTIVE_LR if backbone_lr is None else backbone_lr
+        backbone = Backbone.from_params(self.backbone, self.freeze_backbone, backbone_lr)
         tuned = None
-        if self.fine_tune:
+        if self.fine_tune and self.fine_tune != "contrastive":
             if y is None:
                 raise ValueError("fine_tune=True needs y (labels or targets) in fit(X, y).")
             tuned = self._fine_tune(X, y)
             backbone = _FineTuned(tuned)  # stands in for the backbone: trained, with its tokenizer
-        self._fit(X, None, backbone=backbone)
+        self._fit(X, y if self.fine_tune == "contrastive" else None, backbone=backbone)
         if tuned is not None:
             self.history_ = tuned.history_
         module = self.net_.module_
@@ -203,14 +217,44 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
             memo[key] = _cache.fingerprint_module(features, extra=extra)
         return memo[key]
 
+    def _check_contrastive(self, y):
+        """``fine_tune="contrastive"`` needs a backbone and class labels with pairs to compare."""
+        if self.backbone is None:
+            raise ValueError("fine_tune='contrastive' tunes a pretrained backbone; set backbone (for example "
+                             "'default'), or use fine_tune=True to train a model from scratch with labels.")
+        if y is None:
+            raise ValueError("fine_tune='contrastive' needs class labels y in fit(X, y).")
+
+    def _training_kind(self, backbone):
+        return "contrastive" if self.fine_tune == "contrastive" else super()._training_kind(backbone)
+
     # ------------------------------------------------------------------ model
     def _prepare_targets(self, y, reset=True, classes=None):
-        return None
+        """Class codes for ``fine_tune="contrastive"`` (pairs of texts of one class are pulled
+        together); nothing otherwise."""
+        if self.fine_tune != "contrastive":
+            return None
+        from sklearn.utils.multiclass import type_of_target
+        from sklearn.utils.validation import column_or_1d
+
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"fine_tune='contrastive' needs class labels, but y is {kind}; for numbers use "
+                             "fine_tune=True (a regression head).")
+        labels, codes, counts = np.unique(column_or_1d(y), return_inverse=True, return_counts=True)
+        if len(labels) < 2:
+            raise ValueError(f"fine_tune='contrastive' compares texts of different classes, but y has one class "
+                             f"({labels[0]!r}); give texts of at least two classes.")
+        if counts.min() < 2:
+            alone = [labels[i].item() if hasattr(labels[i], "item") else labels[i] for i in np.flatnonzero(counts < 2)]
+            raise ValueError(f"fine_tune='contrastive' pulls texts of one class together, but class(es) {alone} "
+                             "have a single text; give every class at least two texts.")
+        return codes.astype(np.int64)
 
     def _criterion(self, y_net):
-        from .nn.losses import MLMLoss
+        from .nn.losses import MLMLoss, PairwiseCosineLoss
 
-        return MLMLoss, {}
+        return (PairwiseCosineLoss, {}) if self.fine_tune == "contrastive" else (MLMLoss, {})
 
     def _make_module(self, backbone, wide):
         """The pretrained (or fine-tuned) backbone, or a transformer learned from scratch by
@@ -221,7 +265,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         from .nn.backbones import BackboneModel, EncoderFeatures
 
         if backbone is not None:  # read-only on the CPU: one copy per process, shared by clones
-            features = backbone.make_module(shared=resolve_device(self.device) == "cpu")
+            shared = resolve_device(self.device) == "cpu" and self.fine_tune != "contrastive"
+            features = backbone.make_module(shared=shared)  # a private copy to tune
             return BackboneModel(features.eval(), pooling=self.pooling, normalize=self.normalize)
         encoder = TransformerModel(
             embedding=self._make_embedding(), d_model=self.d_model, n_heads=self.n_heads,

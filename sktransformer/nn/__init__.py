@@ -21,7 +21,7 @@ from .heads import (
     TableReconstructionHead,
     TextReconstructionHead,
 )
-from .losses import MaskedReconstructionLoss, MLMLoss
+from .losses import MaskedReconstructionLoss, MLMLoss, PairwiseCosineLoss
 from .models import MaskedLanguageModel, TransformerAutoencoder, TransformerModel
 from .pooling import Pooling
 from .wide import ColumnLinear, MixedLinear, NgramLinear
@@ -36,6 +36,7 @@ __all__ = [
     "FeedForward",
     "LearnedPositions",
     "MLMLoss",
+    "PairwiseCosineLoss",
     "MaskedLanguageModel",
     "MaskedReconstructionLoss",
     "MixedEmbedding",
