@@ -243,8 +243,6 @@ class TransformerBase(BaseEstimator):
         ``partial_fit``, one epoch at the constant ``lr`` without the ``tol`` test (``classes``:
         every class later calls may bring).
         """
-        from skorch.dataset import ValidSplit
-
         from ._net import (
             accelerated, bring_home, build_net, initialize_for_inference, resolve_device, seeded, steps_per_epoch,
         )
@@ -274,7 +272,7 @@ class TransformerBase(BaseEstimator):
         # 3. the training budget
         early = self.early_stopping
         n_train = self._check_validation_split(len(X), y_net) if early else len(X)
-        kind = self._training_kind(backbone)
+        kind = self._training_kind(backbone is not None)
         max_epochs, budget = training_budget(self._task, kind, n_train, self.batch_size, self.max_epochs)
         if incremental:  # one epoch per call, a constant rate, no convergence test (MLP's partial_fit)
             max_epochs, budget = 1, replace(budget, schedule="constant", converge=False)
@@ -303,10 +301,7 @@ class TransformerBase(BaseEstimator):
                 optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
                 max_epochs=max_epochs, batch_size=self.batch_size, device=device,
                 callbacks=self._training_callbacks(budget, n_steps, early, None if incremental else self._resolve_tol(budget)),
-                train_split=(
-                    ValidSplit(self.validation_fraction, stratified=self._stratified_split(), random_state=seed)
-                    if early else None
-                ),
+                train_split=self._train_split(seed),
                 verbose=self.verbose, seed=seed, **net_kwargs,
             )
             # 5. train (a model the budget uses as it is is only set up)
@@ -319,9 +314,17 @@ class TransformerBase(BaseEstimator):
         self.history_ = self.net_.history
         return self
 
-    def _training_kind(self, backbone):
+    def _training_kind(self, pretrained):
         """This fit's key in :data:`TRAINING`: ``"pretrained"`` with a backbone, else the input mode."""
-        return "pretrained" if backbone is not None else self.input_mode_
+        return "pretrained" if pretrained else self.input_mode_
+
+    def _train_split(self, seed):
+        """skorch's ``train_split``: early stopping's held-out rows (stratified for a classifier), or None."""
+        if not self.early_stopping:
+            return None
+        from skorch.dataset import ValidSplit
+
+        return ValidSplit(self.validation_fraction, stratified=self._stratified_split(), random_state=seed)
 
     def _param_groups(self, backbone, wide):
         """The optimizer's parameter groups (skorch ``optimizer__param_groups``), as a dict of
@@ -350,7 +353,7 @@ class TransformerBase(BaseEstimator):
         self._check_hyperparameters()
         X, y_net, sample_weight = self._check_fit_data(X, y, sample_weight, reset=False)
         if epochs == "auto":
-            kind = "pretrained" if hasattr(self, "backbone_info_") else self.input_mode_
+            kind = self._training_kind(hasattr(self, "backbone_info_"))
             epochs = training_budget(self._task, kind, len(X), self.batch_size)[0]
         inputs = self._training_inputs(X, sample_weight)
         if not hasattr(self.net_, "optimizer_"):  # a model read by sktransformer.load: a new optimizer

@@ -85,7 +85,7 @@ def map_partitions(estimator, name, X):
     sample = _run(estimator, name, head)
     model = dask.delayed(estimator, name=f"sktransformer-{type(estimator).__name__}-{uuid.uuid4().hex}",
                          traverse=False)
-    run = dask.delayed(_run, pure=True)
+    run = dask.delayed(_run)  # keys drawn at random: nothing to hash (an estimator may not hash deterministically)
     blocks = [da.from_delayed(run(model, name, part, sample[:0]), shape=(n,) + sample.shape[1:], dtype=sample.dtype)
               for part, n in zip(parts, lengths)]
     return da.concatenate(blocks, axis=0)

@@ -225,8 +225,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         if y is None:
             raise ValueError("fine_tune='contrastive' needs class labels y in fit(X, y).")
 
-    def _training_kind(self, backbone):
-        return "contrastive" if self.fine_tune == "contrastive" else super()._training_kind(backbone)
+    def _training_kind(self, pretrained):
+        return "contrastive" if self.fine_tune == "contrastive" else super()._training_kind(pretrained)
 
     # ------------------------------------------------------------------ model
     def _prepare_targets(self, y, reset=True, classes=None):

@@ -281,8 +281,7 @@ class _Reader:
     def _index(self, node, where):
         import pandas as pd
 
-        return pd.Index(self._array(node["items"], where) if isinstance(node["items"], dict)
-                        else self.value(node["items"], where), dtype=node["dtype"])
+        return pd.Index(self.value(node["items"], where), dtype=node["dtype"])
 
     def _timestamp(self, node, where):
         import pandas as pd
@@ -719,7 +718,7 @@ def _build(Estimator, manifest, members, path, device):
         net_class, module, reader.value(net_info["criterion"], "net.criterion"),
         optimizer=estimator.optimizer, lr=estimator.lr, weight_decay=estimator.weight_decay,
         max_epochs=int(net_info.get("max_epochs", 1)), batch_size=estimator.batch_size, device=device,
-        callbacks=callbacks, train_split=_train_split(estimator), verbose=estimator.verbose,
+        callbacks=callbacks, train_split=estimator._train_split(estimator._seed()), verbose=estimator.verbose,
         seed=estimator._seed(), **net_kwargs,
     )
     initialize_for_inference(estimator.net_)
@@ -727,13 +726,3 @@ def _build(Estimator, manifest, members, path, device):
     estimator.net_.history = reader.value(net_info["history"], "net.history")
     estimator.history_ = estimator.net_.history
     return estimator
-
-
-def _train_split(estimator):
-    if not estimator.early_stopping:
-        return None
-    from skorch.dataset import ValidSplit
-
-    return ValidSplit(estimator.validation_fraction, stratified=estimator._stratified_split(),
-                      random_state=estimator._seed())
-
