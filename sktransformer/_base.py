@@ -826,6 +826,11 @@ class TransformerBase(BaseEstimator):
 
         return run
 
+    def __dask_tokenize__(self):
+        from ._dask import token
+
+        return token(self)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         modes = self._input_modes

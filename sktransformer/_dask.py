@@ -11,8 +11,18 @@ here imports ``dask`` unless a Dask collection is passed.
 
 import functools
 import uuid
+import weakref
 
 import numpy as np
+
+
+_TOKENS = weakref.WeakKeyDictionary()
+
+
+def token(estimator):
+    """Dask's token of an estimator (``__dask_tokenize__``): one drawn per object, and its fitted net's
+    identity (a refit is a new token). Hashing its pickle would not do: it is not byte-for-byte stable."""
+    return type(estimator).__name__, _TOKENS.setdefault(estimator, uuid.uuid4().hex), id(vars(estimator).get("net_"))
 
 
 def is_dask_collection(X):
