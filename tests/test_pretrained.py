@@ -143,3 +143,38 @@ def test_freeze_zero_freezes_only_the_embeddings_and_all_turns_dropout_off(tiny_
         first = module.forward_features(**inputs)["sentence_embedding"]
         second = module.forward_features(**inputs)["sentence_embedding"]
     torch.testing.assert_close(first, second, rtol=0, atol=0)  # no dropout in the frozen backbone
+
+
+def test_training_batches_run_in_groups_of_similar_length_with_the_same_result(tiny_bert, text_data, monkeypatch):
+    import torch
+
+    from sktransformer.nn.backbones import TRAIN_GROUP_ROWS
+
+    X, y = text_data
+    clf = TransformerClassifier(backbone=tiny_bert, max_epochs=1, few_shot=False, random_state=0).fit(X[:40], y[:40])
+    module = clf.net_.module_.eval()  # no dropout: the grouped and the whole batch must agree
+    texts = [X[i] * (1 + i % 5) for i in range(3 * TRAIN_GROUP_ROWS + 5)]  # lengths vary: much padding
+    inputs = {k: torch.as_tensor(v) for k, v in clf.encoder_.transform(texts).items()}
+    mask = inputs["attention_mask"].bool()
+    assert mask.sum() < 0.7 * mask.numel()
+    weights = torch.randn(len(texts), 2, generator=torch.Generator().manual_seed(0))
+    grads = []
+    for embed in (lambda: module._grouped_embeddings(inputs, mask),
+                  lambda: module.forward_features(**inputs)["sentence_embedding"]):
+        module.zero_grad()
+        out = module.head(embed())
+        (out * weights).sum().backward()
+        grads.append((out.detach(), {n: p.grad.clone() for n, p in module.named_parameters() if p.grad is not None}))
+    (grouped, grouped_grads), (whole, whole_grads) = grads
+    torch.testing.assert_close(grouped, whole, rtol=1e-4, atol=1e-5)
+    assert grouped_grads.keys() == whole_grads.keys()
+    for name in whole_grads:
+        torch.testing.assert_close(grouped_grads[name], whole_grads[name], rtol=1e-3, atol=1e-5, msg=name)
+    # in training the batch goes through in groups, each cut to its own longest row
+    widths = []
+    forward_features = module.forward_features
+    monkeypatch.setattr(module, "forward_features",
+                        lambda **kw: widths.append(kw["input_ids"].shape) or forward_features(**kw))
+    module.train()(**inputs)
+    assert len(widths) == 4 and all(rows <= TRAIN_GROUP_ROWS for rows, _ in widths)
+    assert widths[-1][1] < widths[0][1] == mask.shape[1]

@@ -8,10 +8,17 @@ the same dict keys as :meth:`TransformerModel.forward_features` (``token_embeddi
 ``transformers`` is imported only inside :func:`load_hf_model`, never at module import.
 """
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .pooling import Pooling
+
+#: In training, a batch of more rows runs through the backbone in groups of this many rows of
+#: similar length, each cut to its own longest row: the same vectors and gradients as the whole
+#: padded batch, without the work on padding (a batch of short texts and one long one pads every
+#: row to the long one).
+TRAIN_GROUP_ROWS = 16
 
 
 def load_hf_model(path):
@@ -191,7 +198,22 @@ class BackboneModel(nn.Module):
 
     def forward(self, **inputs):
         """Return ``head(sentence_embedding)``, shape (B, n_outputs)."""
+        mask = inputs.get("attention_mask")
+        if self.training and mask is not None and mask.dim() == 2 and len(mask) > TRAIN_GROUP_ROWS:
+            return self.head(self._grouped_embeddings(inputs, mask.bool()))
         return self.head(self.forward_features(**inputs)["sentence_embedding"])
+
+    def _grouped_embeddings(self, inputs, mask):
+        """``sentence_embedding`` of a training batch, computed by groups of rows of similar length
+        (see ``TRAIN_GROUP_ROWS``) and put back in the batch's order."""
+        order = torch.argsort(mask.sum(dim=1), descending=True, stable=True)
+        parts = []
+        for start in range(0, len(order), TRAIN_GROUP_ROWS):
+            rows = order[start:start + TRAIN_GROUP_ROWS]
+            width = int(mask[rows].any(dim=0).nonzero().max()) + 1  # padding on the right is cut off
+            group = {k: v[rows, :width] if v.shape == mask.shape else v[rows] for k, v in inputs.items()}
+            parts.append(self.forward_features(**group)["sentence_embedding"])
+        return torch.cat(parts)[torch.argsort(order)]
 
 
 class BackboneTokens(nn.Module):
