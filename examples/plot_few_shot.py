@@ -35,7 +35,7 @@ print(X_few[:3], y_few[:3])
 # Frozen vectors against tuned ones
 # ---------------------------------
 # Both pipelines end with the same ``LogisticRegression``; the second one first tunes the model
-# for about 40 steps on the 16 texts (every pair of texts compared at each step).
+# for about 20 steps on the 16 texts (every pair of texts compared at each step).
 frozen = make_pipeline(TransformerEmbedder(), LogisticRegression()).fit(X_few, y_few)
 tuned = make_pipeline(TransformerEmbedder(fine_tune="contrastive", random_state=0), LogisticRegression())
 tuned.fit(X_few, y_few)
@@ -54,3 +54,14 @@ plot_embeddings(tuned[0], X_test[:300], y_test[:300], ax=axes[1])
 axes[1].set_title("after fine_tune='contrastive' on 16 texts")
 fig.tight_layout()
 plt.show()
+
+# %%
+# The same in one estimator
+# -------------------------
+# :class:`~sktransformer.TransformerClassifier` with a pretrained backbone takes this path by
+# itself when there are a few texts per class (``few_shot="auto"``): it tunes the backbone on the
+# pairs, then fits a logistic regression on the tuned vectors as its head.
+from sktransformer import TransformerClassifier
+
+clf = TransformerClassifier(backbone="default", random_state=0).fit(X_few, y_few)
+print(f"TransformerClassifier (few_shot_={clf.few_shot_}): accuracy {clf.score(X_test, y_test):.3f}")

@@ -12,6 +12,10 @@ from ._base import SupervisedTransformer, store_params
 from ._dask import dask_aware
 from ._docs import fill_doc
 
+#: ``few_shot="auto"`` takes the few-shot path when ``y`` has at most this many texts per class
+#: (on average): the range SetFit is made for, where end-to-end training overfits.
+FEW_SHOT_MAX_PER_CLASS = 64
+
 
 @fill_doc
 class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
@@ -27,6 +31,19 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
     ----------
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's classifiers.
+    few_shot : "auto" or bool, default="auto"
+        How a pretrained ``backbone`` learns from a few labelled texts per class. ``True``: first
+        the backbone is tuned so that the vectors of texts of one class move together and those of
+        different classes apart (as ``TransformerEmbedder(fine_tune="contrastive")``: every pair of
+        each batch compared, about 20 gradient steps with ``max_epochs="auto"``, the backbone at
+        ``backbone_lr``, ``None``: 2e-5), then the head is a
+        :class:`~sklearn.linear_model.LogisticRegression` (``C=1``, ``class_weight``) fitted on the
+        tuned, L2-normalised vectors and written into the model's linear head (SetFit's recipe, in
+        one estimator). Every class needs two texts. ``False``: backbone and head train together
+        on the cross-entropy. ``"auto"``: ``True`` for text with a pretrained backbone when ``y``
+        has at most 64 texts per class on average and ``fit`` has no ``sample_weight``; ``False``
+        otherwise (tables, mixed DataFrames, ``partial_fit``). ``warm_start`` and ``partial_fit``
+        train a few-shot model on with the cross-entropy.
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout}}
     {{norm_first positional max_length vocab_size tokenizer pooling feature_tokens text_columns categorical_columns wide max_epochs batch_size}}
     {{lr weight_decay optimizer device early_stopping validation_fraction n_iter_no_change tol}}
@@ -37,6 +54,8 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
+    few_shot_ : bool
+        Whether ``fit`` took the few-shot path (see ``few_shot``).
     {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ encoder_ backbone_info_ net_ history_}}
     {{n_truncated_}}
 
@@ -62,10 +81,11 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
     _parameter_constraints = {
         **SupervisedTransformer._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "few_shot": [StrOptions({"auto"}), "boolean"],
     }
 
-    def __init__(self, *, class_weight=None, backbone=None, freeze_backbone="none", backbone_lr=None, d_model=64,
-                 n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned",
+    def __init__(self, *, class_weight=None, few_shot="auto", backbone=None, freeze_backbone="none",
+                 backbone_lr=None, d_model=64, n_heads=4, n_layers=2, dim_feedforward=128, dropout=0.1, norm_first=True, positional="learned",
                  max_length=None, vocab_size=16000, tokenizer="bpe", pooling="mean", feature_tokens="auto", text_columns="auto",
                  categorical_columns="auto", wide="auto",
                  max_epochs="auto", batch_size=64, lr=1e-3, weight_decay=0.01, optimizer="adamw", device="auto",
@@ -137,6 +157,83 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
 
     def _n_outputs(self):
         return len(self.classes_)
+
+    # ------------------------------------------------------------------ few labelled texts
+    @property
+    def _normalize_pooled(self):
+        return bool(getattr(self, "few_shot_", False))
+
+    def _fit_new(self, X, y, sample_weight, **kwargs):
+        y = self._require_y(y)
+        self.few_shot_ = self._use_few_shot(X, y, sample_weight, kwargs.get("incremental", False))
+        if self.few_shot_:
+            return self._fit_few_shot(X, y)
+        return super()._fit_new(X, y, sample_weight, **kwargs)
+
+    def _use_few_shot(self, X, y, sample_weight, incremental):
+        """``few_shot`` resolved for this fit; ``True`` where it cannot be done is a ValueError."""
+        if self.few_shot is False:
+            return False
+        asked = self.few_shot is True
+
+        def refuse(why):
+            if asked:
+                raise ValueError(f"few_shot=True {why}")
+            return False
+
+        if self.backbone is None:
+            return refuse("tunes a pretrained backbone; set backbone (for example 'default'), or few_shot=False.")
+        self._check_hyperparameters()
+        self._check_X(X, reset=True)
+        mode = self.input_mode_
+        if mode != "text":
+            return refuse(f"reads texts (a 1-D sequence of str), but X is {mode} input; use few_shot=False.")
+        if incremental:
+            return refuse("needs fit: partial_fit trains one epoch of the cross-entropy.")
+        if sample_weight is not None:
+            return refuse("does not weight rows (its pairs of texts have no weights); pass sample_weight with "
+                          "few_shot=False, or weigh the classes with class_weight.")
+        y_net = self._prepare_targets(y)
+        counts = np.bincount(y_net, minlength=len(self.classes_))
+        if not asked and len(y_net) > FEW_SHOT_MAX_PER_CLASS * len(self.classes_):
+            return False
+        if counts.min() < 2:
+            alone = self.classes_[counts < 2].tolist()
+            who = "few_shot=True" if asked else "few_shot='auto' (a few texts per class)"
+            raise ValueError(
+                f"{who} tunes the backbone on "
+                f"pairs of texts of one class, but class(es) {alone} have a single text; give every class at least "
+                "two texts, or set few_shot=False."
+            )
+        return True
+
+    def _fit_few_shot(self, X, y):
+        """SetFit's recipe: the backbone tuned on pairs of texts (``TransformerEmbedder(fine_tune=
+        "contrastive")``), then a logistic regression on its vectors as the linear head."""
+        import torch
+        from sklearn.linear_model import LogisticRegression
+
+        from ._embedder import TransformerEmbedder, _FineTuned
+
+        y_net = self._prepare_targets(y, reset=False)
+        self._criterion(y_net)  # checks class_weight before any training
+        shared = set(TransformerEmbedder().get_params()) & set(self.get_params(deep=False))
+        params = {k: v for k, v in self.get_params(deep=False).items() if k in shared}
+        tuned = TransformerEmbedder(**params, fine_tune="contrastive", normalize=True, cache=False).fit(X, y)
+        self._fit(X, y, backbone=_FineTuned(tuned), kind="few-shot")  # set up, not trained
+        weights = self.class_weight
+        if isinstance(weights, dict):
+            weights = {i: weights.get(c, 1.0) for i, c in enumerate(self.classes_.tolist())}
+        head = LogisticRegression(class_weight=weights, max_iter=1000).fit(tuned.transform(X), y_net)
+        coef, intercept = head.coef_, head.intercept_
+        if len(self.classes_) == 2:  # one score z for the second class: logits (-z/2, z/2) give sigmoid(z)
+            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+        linear = self.net_.module_.head.linear
+        with torch.no_grad():
+            linear.weight.copy_(torch.as_tensor(coef, dtype=linear.weight.dtype))
+            linear.bias.copy_(torch.as_tensor(intercept, dtype=linear.bias.dtype))
+        self.history_ = tuned.history_
+        return self
 
     def _make_head(self, width):
         from .nn import ClassificationHead

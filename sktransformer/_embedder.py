@@ -83,7 +83,8 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
         backbone learns at ``backbone_lr`` (``None``: 2e-5, the rate of SetFit's contrastive phase).
     max_epochs : int or "auto", default="auto"
         Training passes (``fine_tune`` or ``backbone=None``). ``"auto"``: 1 pass to fine-tune a
-        pretrained backbone with a head; about 40 gradient steps for ``fine_tune="contrastive"``; otherwise enough passes for about 1,000 gradient steps of
+        pretrained backbone with a head; about 20 gradient steps for ``fine_tune="contrastive"``;
+        otherwise enough passes for about 1,000 gradient steps of
         masked-language modelling, or the budget of :class:`TransformerClassifier` (or
         :class:`TransformerRegressor`) for supervised training from scratch.
     {{freeze_backbone backbone_lr lr d_model n_heads n_layers dim_feedforward dropout norm_first}}
@@ -358,8 +359,10 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
 
 
 class _FineTuned:
-    """A fitted TransformerClassifier / TransformerRegressor standing in for the embedder's
-    backbone: its tokenizer and its trained encoder (without the head) give the vectors."""
+    """A fitted estimator standing in for a backbone: its tokenizer and its trained encoder
+    (without the head) give the vectors. A TransformerClassifier / TransformerRegressor for the
+    embedder's ``fine_tune=True``; a contrastively tuned TransformerEmbedder for the classifier's
+    ``few_shot``."""
 
     def __init__(self, estimator):
         self.estimator = estimator

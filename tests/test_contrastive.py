@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline
 
 import sktransformer
 from sktransformer import TransformerEmbedder
+from sktransformer._base import CONTRASTIVE_STEPS
 from sktransformer.nn import PairwiseCosineLoss
 
 
@@ -89,3 +90,98 @@ def test_contrastive_needs_pairs_of_each_class(tiny_bert, y, message):
 def test_contrastive_needs_a_backbone():
     with pytest.raises(ValueError, match="tunes a pretrained backbone"):
         TransformerEmbedder(None, fine_tune="contrastive").fit(["a b", "c d"], [0, 1])
+
+
+# ---------------------------------------------------------------- TransformerClassifier(few_shot=...)
+def _few_shot(tiny_bert, **params):
+    from sktransformer import TransformerClassifier
+
+    return TransformerClassifier(backbone=tiny_bert, backbone_lr=1e-3, random_state=0, **params)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_few_shot_classifier_is_the_tuned_vectors_and_a_logistic_regression(tiny_bert, text_data, n_classes):
+    X, y = _few(text_data)
+    labels = np.array(["neg", "pos", "mid"])[y]
+    if n_classes == 3:  # a third class of its own texts
+        labels[::3] = "mid"
+    clf = _few_shot(tiny_bert).fit(X, labels)
+    assert clf.few_shot_ and clf.classes_.tolist() == sorted(set(labels))
+    assert len(clf.history_) == CONTRASTIVE_STEPS  # the contrastive budget (16 texts: one batch per step)
+    # the same recipe spelled out: tuned vectors (same seed, same batches) and scikit-learn's regression
+    pipe = Pipeline([("emb", TransformerEmbedder(tiny_bert, fine_tune="contrastive", backbone_lr=1e-3, batch_size=64,
+                                                 cache=False, random_state=0)),
+                     ("lr", LogisticRegression(max_iter=1000))]).fit(X, labels)
+    np.testing.assert_allclose(clf.predict_proba(X), pipe.predict_proba(X), atol=1e-4)
+    np.testing.assert_array_equal(clf.predict(X), pipe.predict(X))
+    again = _few_shot(tiny_bert).fit(X, labels)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))  # same seed, same model
+
+
+def test_few_shot_auto_follows_the_labels_per_class(tiny_bert, text_data):
+    X, y = text_data
+    few_X, few_y = _few(text_data)
+    assert _few_shot(tiny_bert, max_epochs=2).fit(few_X, few_y).few_shot_
+    many = _few_shot(tiny_bert, max_epochs=1).fit(X, y)  # 300 texts, 2 classes: more than 64 per class
+    assert not many.few_shot_ and not many.net_.module_.normalize
+    weighted = _few_shot(tiny_bert, max_epochs=1).fit(few_X, few_y, sample_weight=np.ones(len(few_y)))
+    assert not weighted.few_shot_
+    assert not _few_shot(tiny_bert, few_shot=False, max_epochs=1).fit(few_X, few_y).few_shot_
+
+
+def test_end_to_end_fine_tuning_of_a_few_texts_keeps_a_short_budget(tiny_bert, text_data):
+    X, y = _few(text_data)  # 16 texts: one batch per epoch
+    clf = _few_shot(tiny_bert, few_shot=False).fit(X, y)
+    assert len(clf.history_) == 20  # at most 20 passes for a pretrained backbone, not a thousand steps
+
+
+def test_few_shot_class_weight_shifts_the_head(tiny_bert, text_data):
+    X, y = _few(text_data)
+    plain = _few_shot(tiny_bert, max_epochs=2).fit(X, y).predict_proba(X)[:, 0].mean()
+    weighted = _few_shot(tiny_bert, max_epochs=2, class_weight={0: 20.0}).fit(X, y).predict_proba(X)[:, 0].mean()
+    assert weighted > plain + 0.05
+    with pytest.raises(ValueError, match="class_weight has labels"):
+        _few_shot(tiny_bert, max_epochs=2, class_weight={7: 2.0}).fit(X, y)
+
+
+def test_few_shot_model_saves_loads_and_trains_on(tiny_bert, text_data, tmp_path):
+    import joblib
+
+    X, y = _few(text_data)
+    clf = _few_shot(tiny_bert, max_epochs=3).fit(X, y)
+    loaded = sktransformer.load(clf.save(tmp_path / "clf.skt"))
+    assert loaded.few_shot_
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X), clf.predict_proba(X))
+    before = clf.predict_proba(X)
+    clf.set_params(warm_start=True, max_epochs=1).fit(X, y)  # one more pass of the cross-entropy
+    assert not np.allclose(clf.predict_proba(X), before)
+
+
+def test_few_shot_in_a_search(tiny_bert, text_data):
+    X, y = _few(text_data)
+    search = GridSearchCV(_few_shot(tiny_bert, max_epochs=2), {"few_shot": [True, False]}, cv=2).fit(X, y)
+    assert set(search.cv_results_["param_few_shot"]) == {True, False}
+    assert search.best_estimator_.few_shot_ == search.best_params_["few_shot"]
+
+
+@pytest.mark.parametrize("params, fit_kwargs, X, message", [
+    ({"backbone": None}, {}, None, "few_shot=True tunes a pretrained backbone"),
+    ({}, {"sample_weight": np.ones(16)}, None, "does not weight rows"),
+    ({}, {}, np.random.RandomState(0).normal(size=(16, 3)), "reads texts"),
+])
+def test_few_shot_true_where_it_cannot_be_done(tiny_bert, text_data, params, fit_kwargs, X, message):
+    few_X, y = _few(text_data)
+    clf = _few_shot(tiny_bert, few_shot=True).set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(few_X if X is None else X, y, **fit_kwargs)
+    with pytest.raises(ValueError, match="needs fit"):
+        _few_shot(tiny_bert, few_shot=True).partial_fit(few_X, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize("few_shot", [True, "auto"])
+def test_few_shot_needs_two_texts_per_class(tiny_bert, few_shot):
+    X = ["a good film", "a fine film", "great fun", "a bad film", "dull", "awful"]
+    with pytest.raises(ValueError, match=r"class\(es\) \[2\] have a single text.*few_shot=False"):
+        _few_shot(tiny_bert, few_shot=few_shot).fit(X, [0, 0, 0, 1, 1, 2])
