@@ -39,10 +39,11 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         ``backbone_lr``, ``None``: 2e-5), then the head is a
         :class:`~sklearn.linear_model.LogisticRegression` (``C=1``, ``class_weight``) fitted on the
         tuned, L2-normalised vectors and written into the model's linear head (SetFit's recipe, in
-        one estimator). Every class needs two texts. ``False``: backbone and head train together
-        on the cross-entropy. ``"auto"``: ``True`` for text with a pretrained backbone when ``y``
-        has at most 64 texts per class on average and ``fit`` has no ``sample_weight``; ``False``
-        otherwise (tables, mixed DataFrames, ``partial_fit``). ``warm_start`` and ``partial_fit``
+        one estimator). Every class needs two texts; with ``freeze_backbone="all"`` only the head
+        is fitted. ``False``: backbone and head train together on the cross-entropy. ``"auto"``:
+        ``True`` for text with a pretrained backbone when ``y`` has at most 64 texts per class on
+        average, every class at least two, and ``fit`` no ``sample_weight``; ``False`` otherwise
+        (tables, mixed DataFrames, ``partial_fit``). ``warm_start`` and ``partial_fit``
         train a few-shot model on with the cross-entropy.
     {{backbone freeze_backbone backbone_lr d_model n_heads n_layers dim_feedforward dropout}}
     {{norm_first positional max_length vocab_size tokenizer pooling feature_tokens text_columns categorical_columns wide max_epochs batch_size}}
@@ -197,14 +198,10 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         counts = np.bincount(y_net, minlength=len(self.classes_))
         if not asked and len(y_net) > FEW_SHOT_MAX_PER_CLASS * len(self.classes_):
             return False
-        if counts.min() < 2:
+        if counts.min() < 2:  # no pair of texts of that class to learn from
             alone = self.classes_[counts < 2].tolist()
-            who = "few_shot=True" if asked else "few_shot='auto' (a few texts per class)"
-            raise ValueError(
-                f"{who} tunes the backbone on "
-                f"pairs of texts of one class, but class(es) {alone} have a single text; give every class at least "
-                "two texts, or set few_shot=False."
-            )
+            return refuse(f"tunes the backbone on pairs of texts of one class, but class(es) {alone} have a single "
+                          "text; give every class at least two texts, or set few_shot=False.")
         return True
 
     def _fit_few_shot(self, X, y):
@@ -213,18 +210,25 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         import torch
         from sklearn.linear_model import LogisticRegression
 
+        from ._backbone import Backbone
         from ._embedder import TransformerEmbedder, _FineTuned
 
         y_net = self._prepare_targets(y, reset=False)
         self._criterion(y_net)  # checks class_weight before any training
-        shared = set(TransformerEmbedder().get_params()) & set(self.get_params(deep=False))
-        params = {k: v for k, v in self.get_params(deep=False).items() if k in shared}
-        tuned = TransformerEmbedder(**params, fine_tune="contrastive", normalize=True, cache=False).fit(X, y)
-        self._fit(X, y, backbone=_FineTuned(tuned), kind="few-shot")  # set up, not trained
+        tuned = None
+        if self.freeze_backbone == "all":  # nothing to tune: the head on the pretrained vectors
+            backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
+        else:
+            shared = set(TransformerEmbedder().get_params()) & set(self.get_params(deep=False))
+            params = {k: v for k, v in self.get_params(deep=False).items() if k in shared}
+            tuned = TransformerEmbedder(**params, fine_tune="contrastive", normalize=True, cache=False).fit(X, y)
+            backbone = _FineTuned(tuned)
+        self._fit(X, y, backbone=backbone, kind="few-shot")  # set up, not trained
+        vectors = np.concatenate([out for out, _ in self._predict_chunks(X, method="embed")], axis=0)
         weights = self.class_weight
         if isinstance(weights, dict):
             weights = {i: weights.get(c, 1.0) for i, c in enumerate(self.classes_.tolist())}
-        head = LogisticRegression(class_weight=weights, max_iter=1000).fit(tuned.transform(X), y_net)
+        head = LogisticRegression(class_weight=weights, max_iter=1000).fit(vectors, y_net)
         coef, intercept = head.coef_, head.intercept_
         if len(self.classes_) == 2:  # one score z for the second class: logits (-z/2, z/2) give sigmoid(z)
             coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
@@ -232,7 +236,8 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         with torch.no_grad():
             linear.weight.copy_(torch.as_tensor(coef, dtype=linear.weight.dtype))
             linear.bias.copy_(torch.as_tensor(intercept, dtype=linear.bias.dtype))
-        self.history_ = tuned.history_
+        if tuned is not None:
+            self.history_ = tuned.history_  # the record of the tuning
         return self
 
     def _make_head(self, width):

@@ -225,6 +225,9 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
                              "'default'), or use fine_tune=True to train a model from scratch with labels.")
         if y is None:
             raise ValueError("fine_tune='contrastive' needs class labels y in fit(X, y).")
+        if self.freeze_backbone == "all":
+            raise ValueError("fine_tune='contrastive' tunes the backbone, but freeze_backbone='all' leaves nothing to "
+                             "tune; set freeze_backbone='none' (or a number of layers), or fine_tune=False.")
 
     def _training_kind(self, pretrained):
         return "contrastive" if self.fine_tune == "contrastive" else super()._training_kind(pretrained)

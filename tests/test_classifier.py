@@ -204,13 +204,14 @@ def test_auto_epochs_follow_the_budget_of_the_input(monkeypatch, text_data, tiny
 
     monkeypatch.setitem(_base.TRAINING, ("classifier", "text"), Budget(40, schedule="cosine"))
     monkeypatch.setitem(_base.TRAINING, ("classifier", "*"), Budget(100))
+    monkeypatch.setitem(_base.TRAINING, ("classifier", "pretrained"), Budget(100))
     texts, y = text_data
     texts, y = list(texts[:40]), y[:40]
     small = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, vocab_size=60, batch_size=20,
                  random_state=0)
     assert len(TransformerClassifier(**small).fit(texts, y).history_) == 20  # text: 40 steps
-    tuned = TransformerClassifier(backbone=tiny_bert, **small).fit(texts, y)
-    assert len(tuned.history_) == 50  # a pretrained backbone has the general row: 100 steps
+    tuned = TransformerClassifier(backbone=tiny_bert, few_shot=False, **small).fit(texts, y)
+    assert len(tuned.history_) == 50  # a pretrained backbone has its own row: 100 steps
     X = np.random.RandomState(0).normal(size=(40, 2))
     sequences = TransformerClassifier(**small).fit(X[:, :, None], X[:, 0] > 0)
     assert len(sequences.history_) == 50
@@ -297,7 +298,7 @@ def test_wide_part_learns_word_order_from_bigrams(tiny):
 
 def test_a_pretrained_backbone_has_no_wide_part(text_data, tiny_bert):
     texts, y = text_data
-    clf = TransformerClassifier(backbone=tiny_bert, wide=True, max_epochs=1, batch_size=32,
+    clf = TransformerClassifier(backbone=tiny_bert, wide=True, max_epochs=1, batch_size=32, few_shot=False,
                                 random_state=0).fit(texts[:64], y[:64])
     assert not hasattr(clf.net_.module_, "wide")
     assert all(g["lr"] in (clf.lr, clf.lr / 20) for g in clf.net_.optimizer_.param_groups)

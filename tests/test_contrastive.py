@@ -180,8 +180,20 @@ def test_few_shot_true_where_it_cannot_be_done(tiny_bert, text_data, params, fit
         _few_shot(tiny_bert, few_shot=True).partial_fit(few_X, y, classes=[0, 1])
 
 
-@pytest.mark.parametrize("few_shot", [True, "auto"])
-def test_few_shot_needs_two_texts_per_class(tiny_bert, few_shot):
+def test_few_shot_needs_two_texts_per_class(tiny_bert):
     X = ["a good film", "a fine film", "great fun", "a bad film", "dull", "awful"]
     with pytest.raises(ValueError, match=r"class\(es\) \[2\] have a single text.*few_shot=False"):
-        _few_shot(tiny_bert, few_shot=few_shot).fit(X, [0, 0, 0, 1, 1, 2])
+        _few_shot(tiny_bert, few_shot=True).fit(X, [0, 0, 0, 1, 1, 2])
+    # "auto" trains end to end where a class has no pair of texts
+    assert not _few_shot(tiny_bert, max_epochs=1).fit(X, [0, 0, 0, 1, 1, 2]).few_shot_
+
+
+def test_few_shot_with_a_frozen_backbone_fits_the_head_only(tiny_bert, text_data):
+    X, y = _few(text_data)
+    clf = _few_shot(tiny_bert, freeze_backbone="all").fit(X, y)
+    assert clf.few_shot_ and len(clf.history_) == 0
+    pipe = Pipeline([("emb", TransformerEmbedder(tiny_bert, cache=False)),
+                     ("lr", LogisticRegression(max_iter=1000))]).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), pipe.predict_proba(X), atol=1e-4)
+    with pytest.raises(ValueError, match="leaves nothing to tune"):
+        TransformerEmbedder(tiny_bert, fine_tune="contrastive", freeze_backbone="all").fit(X, y)

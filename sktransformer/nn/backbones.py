@@ -196,6 +196,10 @@ class BackboneModel(nn.Module):
         out["sentence_embedding"] = pooled
         return out
 
+    def embed(self, **inputs):
+        """Return ``sentence_embedding`` (B, C): the vectors the head reads."""
+        return self.forward_features(**inputs)["sentence_embedding"]
+
     def forward(self, **inputs):
         """Return ``head(sentence_embedding)``, shape (B, n_outputs)."""
         mask = inputs.get("attention_mask")
