@@ -200,10 +200,12 @@ class TransformerEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Tra
 
         kind = type_of_target(y)
         Estimator = TransformerClassifier if kind in ("binary", "multiclass") else TransformerRegressor
-        params = {k: v for k, v in self.get_params(deep=False).items() if k in Estimator().get_params()}
+        params = self._params_for(Estimator)
         if self.max_epochs == "auto" and self.backbone is not None:
             params["max_epochs"] = training_budget("fine-tune", "pretrained", len(y), self.batch_size)[0]
         params["wide"] = False  # only the transformer's vectors are kept: they must carry it all
+        if Estimator is TransformerClassifier:
+            params["few_shot"] = False  # fine_tune=True trains with a head; "contrastive" is the pair tuning
         return Estimator(**params).fit(X, y)
 
     def _fingerprint(self, features):

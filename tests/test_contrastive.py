@@ -197,3 +197,13 @@ def test_few_shot_with_a_frozen_backbone_fits_the_head_only(tiny_bert, text_data
     np.testing.assert_allclose(clf.predict_proba(X), pipe.predict_proba(X), atol=1e-4)
     with pytest.raises(ValueError, match="leaves nothing to tune"):
         TransformerEmbedder(tiny_bert, fine_tune="contrastive", freeze_backbone="all").fit(X, y)
+
+
+def test_fine_tune_true_trains_with_a_head_whatever_the_number_of_texts(tiny_bert, text_data, monkeypatch):
+    from sktransformer import TransformerClassifier
+
+    X, y = _few(text_data)  # few texts per class: the classifier alone would take its few-shot path
+    taken = []
+    monkeypatch.setattr(TransformerClassifier, "_fit_few_shot", lambda self, X, y: taken.append(1))
+    emb = TransformerEmbedder(tiny_bert, fine_tune=True, cache=False, random_state=0).fit(X, y)
+    assert not taken and len(emb.history_) == 1  # one pass of the cross-entropy, not the pair tuning
