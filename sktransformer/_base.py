@@ -323,6 +323,12 @@ class TransformerBase(BaseEstimator):
         self.history_ = self.net_.history
         return self
 
+    def _params_for(self, Estimator):
+        """This estimator's parameters that ``Estimator`` also takes: the settings an inner fit
+        (the embedder's ``fine_tune=True``, the classifier's ``few_shot``) shares with this one."""
+        theirs = Estimator().get_params(deep=False)
+        return {k: v for k, v in self.get_params(deep=False).items() if k in theirs}
+
     def _training_kind(self, pretrained):
         """This fit's key in :data:`TRAINING`: ``"pretrained"`` with a backbone, else the input mode."""
         return "pretrained" if pretrained else self.input_mode_

@@ -195,9 +195,9 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
             return refuse("does not weight rows (its pairs of texts have no weights); pass sample_weight with "
                           "few_shot=False, or weigh the classes with class_weight.")
         y_net = self._prepare_targets(y)
-        counts = np.bincount(y_net, minlength=len(self.classes_))
         if not asked and len(y_net) > FEW_SHOT_MAX_PER_CLASS * len(self.classes_):
             return False
+        counts = np.bincount(y_net, minlength=len(self.classes_))
         if counts.min() < 2:  # no pair of texts of that class to learn from
             alone = self.classes_[counts < 2].tolist()
             return refuse(f"tunes the backbone on pairs of texts of one class, but class(es) {alone} have a single "
@@ -219,8 +219,7 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         if self.freeze_backbone == "all":  # nothing to tune: the head on the pretrained vectors
             backbone = Backbone.from_params(self.backbone, self.freeze_backbone, self.backbone_lr)
         else:
-            shared = set(TransformerEmbedder().get_params()) & set(self.get_params(deep=False))
-            params = {k: v for k, v in self.get_params(deep=False).items() if k in shared}
+            params = self._params_for(TransformerEmbedder)
             tuned = TransformerEmbedder(**params, fine_tune="contrastive", normalize=True, cache=False).fit(X, y)
             backbone = _FineTuned(tuned)
         self._fit(X, y, backbone=backbone, kind="few-shot")  # set up, not trained
