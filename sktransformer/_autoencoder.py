@@ -1,5 +1,6 @@
 """AttentionAutoencoder: anomaly detection by masked-token reconstruction, with sklearn's outlier API."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -76,7 +77,7 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         it, so every column counts in units of its own typical error. A DataFrame with text
         columns: the same for its other columns, then one entry for all text tokens (their median
         error). ``None`` otherwise.
-    {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ encoder_ net_ history_ n_truncated_}}
+    {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ date_features_ encoder_ net_ history_ n_truncated_}}
 
     See Also
     --------
@@ -149,9 +150,12 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             # to predict for every row does not drown the others. A mixed row's text tokens share
             # one scale, the median error of all of them (the last entry).
             n = self.encoder_.n_features_
-            median = np.median(errors[:, :n], axis=0)
-            if self.input_mode_ == "mixed":
-                median = np.append(median, np.nanmedian(errors[:, n:]))
+            with warnings.catch_warnings():  # a column missing in every row has no median: scale 1
+                warnings.simplefilter("ignore", RuntimeWarning)
+                median = np.nanmedian(errors[:, :n], axis=0) if n else np.zeros(0)
+                if self.input_mode_ == "mixed":
+                    median = np.append(median, np.nanmedian(errors[:, n:]))
+            median = np.where(np.isnan(median), 1.0, median)
             self.error_scale_ = np.maximum(median, max(1e-12, 1e-6 * float(median.max())))
             errors = self._scaled(errors, ~np.isnan(errors))
         if density:
@@ -227,11 +231,14 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             yield [out.astype(np.float64) for out in outs], self._item_mask(inputs)
 
     def _item_mask(self, inputs):
-        """Which items (columns, steps, tokens) of a chunk's rows are real: (n, N) bool."""
+        """Which items (columns, steps, tokens) of a chunk's rows are real: (n, N) bool. A missing
+        number is not: it has no error (nothing to rebuild), so it neither raises nor lowers a score."""
         mask = inputs.get("attention_mask")
         if self.input_mode_ in ("text", "sequence"):
             return mask
         columns = np.ones((len(next(iter(inputs.values()))), self.encoder_.n_features_), dtype=bool)
+        if "x_num" in inputs:
+            columns[:, :inputs["x_num"].shape[1]] = ~np.isnan(inputs["x_num"])
         return columns if mask is None else np.concatenate([columns, mask], axis=1)  # mixed: then the text
 
     def _scaled(self, err, mask):
@@ -356,9 +363,10 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
         ``token_0, ...`` for text."""
         names = []
         if self.input_mode_ == "tabular" and not hasattr(self, "feature_names_in_"):
-            names = [f"x{j}" for j in range(self.n_features_in_)]
-        elif self.input_mode_ in ("tabular", "mixed"):
-            names = [c for c in self.feature_names_in_ if c not in self.text_columns_]
+            names = [f"x{j}" for j in range(self.encoder_.n_features_)]
+        elif self.input_mode_ in ("tabular", "mixed"):  # a datetime column's features in its place
+            dates = getattr(self, "date_features_", {})
+            names = [f for c in self.feature_names_in_ if c not in self.text_columns_ for f in dates.get(c, [c])]
         prefix = "step" if self.input_mode_ == "sequence" else "token"
         names += [f"{prefix}_{j}" for j in range(n_items - len(names))]
         return np.asarray(names, dtype=object)
@@ -391,7 +399,9 @@ class AttentionAutoencoder(OutlierMixin, ClassNamePrefixFeaturesOutMixin, Transf
             A DataFrame with text columns gives its other columns (in input order), then the
             text tokens of all its text columns (text columns error in units of the median text
             token's error).
-            Sequences and texts shorter than the longest are padded with NaN.
+            Sequences and texts shorter than the longest are padded with NaN. A missing number
+            is NaN too: it is not rebuilt and does not count in the row's mean. A datetime
+            column gives its features (``date_features_``).
         """
         return self._in_input_order(self._token_errors(X))
 
@@ -454,7 +464,9 @@ _TINY = 1e-12  # floor of the mean error before its log
 
 def _density_features(errors, code):
     """Rows' ``[latent code, log mean error]`` (n, C + 1) from token errors (n, T) and codes (n, C)."""
-    mean_error = np.nanmean(errors, axis=1)
+    with warnings.catch_warnings():  # a row without any value to rebuild: error 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean_error = np.nan_to_num(np.nanmean(errors, axis=1), nan=0.0)
     return np.column_stack([code, np.log(np.maximum(mean_error, _TINY))])
 
 

@@ -277,6 +277,10 @@ class TransformerBase(BaseEstimator):
             self.encoder_ = self._make_encoder().fit(X)
         if self.input_mode_ == "sequence" and self.max_length is None:
             self.encoder_.max_length = self.encoder_.max_steps_  # positions sized to what fit saw
+        self.__dict__.pop("date_features_", None)
+        if self.input_mode_ in ("tabular", "mixed"):
+            table = getattr(self.encoder_, "table_", self.encoder_)  # a mixed DataFrame's other columns
+            self.date_features_ = dict(getattr(table, "date_features_", None) or {})
 
         # 3. the training budget
         early = self.early_stopping
@@ -586,7 +590,7 @@ class TransformerBase(BaseEstimator):
                     "text_columns and categorical_columns name columns of a DataFrame, but X is a "
                     f"{type(X).__name__}; pass a DataFrame, or leave both at 'auto'."
                 )
-            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan")
             if reset:
                 self.text_columns_, self.categorical_columns_ = [], []  # every column of an array is numeric
         if reset and len(X) < self._min_samples:
@@ -617,11 +621,14 @@ class TransformerBase(BaseEstimator):
                 if column in X.columns:
                     check_text_column(X[column], column)
         numeric = X.drop(columns=self.text_columns_ + self.categorical_columns_).select_dtypes(include=["number", "bool"])
-        if numeric.shape[1]:
+        if numeric.shape[1]:  # missing values (NaN, pd.NA) get a token of their own; infinity has no meaning
             values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-            if not np.isfinite(values).all():
-                bad = numeric.columns[~np.isfinite(values).all(axis=0)].tolist()
-                raise ValueError(f"Input X contains NaN or infinity in numeric columns {bad}.")
+            if np.isinf(values).any():
+                bad = numeric.columns[np.isinf(values).any(axis=0)].tolist()
+                raise ValueError(
+                    f"Input X contains infinity in numeric columns {bad}; replace it with a large finite value, or "
+                    "with NaN to mark it missing."
+                )
         return X
 
     def _make_encoder(self):
@@ -696,7 +703,8 @@ class TransformerBase(BaseEstimator):
 
         def features(cls):
             return FeatureTokenizer(n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
-                                    d_model=self.d_model, add_cls=cls, n_tokens=self._n_feature_tokens())
+                                    d_model=self.d_model, add_cls=cls, n_tokens=self._n_feature_tokens(),
+                                    missing=self._numeric_missing(per_column=True))
 
         if self.input_mode_ == "mixed":
             text = BackboneTokens(backbone.make_module(), self.d_model) if backbone else tokens(enc.max_tokens_, False)
@@ -710,6 +718,15 @@ class TransformerBase(BaseEstimator):
                 positional=self.positional, add_cls=add_cls, dropout=self.dropout,
             )
         return features(add_cls)
+
+    def _numeric_missing(self, per_column=False):
+        """The numeric columns with holes in the training table (``per_column``: a list of bool),
+        or whether there were any: the model then learns a missing token per numeric column (a
+        model fitted without any keeps its earlier layout)."""
+        table = getattr(self.encoder_, "table_", self.encoder_)  # a mixed DataFrame's other columns
+        seen = getattr(table, "numeric_missing_", None)
+        seen = np.zeros(getattr(table, "n_numeric_", 0), dtype=bool) if seen is None else np.asarray(seen)
+        return seen.tolist() if per_column else bool(seen.any())
 
     def _n_feature_tokens(self):
         """Tokens of a table row (``feature_tokens`` resolved for the fitted columns)."""
@@ -743,7 +760,7 @@ class TransformerBase(BaseEstimator):
                             max(1, WIDE_MAX_PAIR_WEIGHTS // n_outputs))
             ngrams = NgramLinear(enc.vocab_size_, n_outputs, n_buckets=n_buckets, pad_id=enc.pad_id_)
         if self.input_mode_ != "text" and enc.n_features_:
-            columns = ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, n_outputs)
+            columns = ColumnLinear(enc.n_numeric_, enc.cat_cardinalities_, n_outputs, missing=self._numeric_missing())
         return MixedLinear(ngrams, columns) if self.input_mode_ == "mixed" else ngrams or columns
 
     # ------------------------------------------------------------------ saving
@@ -857,7 +874,7 @@ class TransformerBase(BaseEstimator):
         tags.input_tags.two_d_array = tags.input_tags.categorical = "tabular" in modes  # DataFrame categories
         tags.input_tags.string = tags.input_tags.string or "mixed" in modes  # DataFrame text columns
         tags.input_tags.three_d_array = "sequence" in modes  # (n, steps, features)
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = "tabular" in modes  # a missing number is a token of its own
         tags.non_deterministic = False
         return tags
 

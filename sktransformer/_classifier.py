@@ -57,7 +57,7 @@ class TransformerClassifier(ClassifierMixin, SupervisedTransformer):
         Class labels.
     few_shot_ : bool
         Whether ``fit`` took the few-shot path (see ``few_shot``).
-    {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ encoder_ backbone_info_ net_ history_}}
+    {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ date_features_ encoder_ backbone_info_ net_ history_}}
     {{n_truncated_}}
 
     See Also

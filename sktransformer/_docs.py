@@ -143,6 +143,10 @@ PARAMS = {
     DataFrame input: the columns read as free text (see ``text_columns``).""",
     "categorical_columns_": """categorical_columns_ : list
     DataFrame input: the columns taken as categories (see ``categorical_columns``).""",
+    "date_features_": """date_features_ : dict
+    Tables: each datetime column and the numeric features it became, in token order (days since
+    its earliest training date, year, month, day of week, day of year and, when the dates have a
+    time of day, hour), named ``"<column>.<feature>"`` as in attention labels; empty without dates.""",
     "n_features_in_": """n_features_in_ : int
     Number of features (tables) or step features (sequences). Not set for text.""",
     "feature_names_in_": """feature_names_in_ : ndarray of shape (`n_features_in_`,)

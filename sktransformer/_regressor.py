@@ -30,7 +30,7 @@ class TransformerRegressor(RegressorMixin, SupervisedTransformer):
     ----------
     n_outputs_ : int
         Number of targets.
-    {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ encoder_ backbone_info_ net_ history_ n_truncated_}}
+    {{input_mode_ n_features_in_ feature_names_in_ text_columns_ categorical_columns_ date_features_ encoder_ backbone_info_ net_ history_ n_truncated_}}
 
     See Also
     --------

@@ -95,15 +95,14 @@ def detect_input_mode(X, name="X"):
 
 
 def check_column_dtypes(X):
-    """Reject DataFrame columns no token can take as they are: dates, durations, complex numbers."""
+    """Reject DataFrame columns no token can take as they are: periods, complex numbers."""
     import pandas as pd
 
-    when = [c for c in X.columns if pd.api.types.is_datetime64_any_dtype(X[c].dtype)
-            or pd.api.types.is_timedelta64_dtype(X[c].dtype) or isinstance(X[c].dtype, pd.PeriodDtype)]
+    when = [c for c in X.columns if isinstance(X[c].dtype, pd.PeriodDtype)]
     if when:
         raise ValueError(
-            f"Columns {when} hold dates or durations, which have no encoding here yet; turn each into "
-            "numbers first (e.g. df[col].dt.year, df[col].dt.dayofweek, or seconds since a reference date)."
+            f"Columns {when} hold periods, which have no encoding here; pass them as dates "
+            "(df[col].dt.to_timestamp()) or as categories (df[col].astype(str))."
         )
     complex_ = [c for c in X.columns if pd.api.types.is_complex_dtype(X[c].dtype)]
     if complex_:
@@ -169,7 +168,8 @@ def split_frame_columns(X, text_columns="auto", categorical_columns="auto"):
     text). ``categorical_columns``: ``"auto"`` (every column that is neither text nor numbers), or
     a list of names, which may name numeric columns (codes such as a zip code or a store id) and
     string columns that ``"auto"`` would read as text. A string column that is neither text nor
-    listed stays a category. A text column must hold str (missing values are empty texts).
+    listed stays a category; a datetime or timedelta column is neither (it becomes numbers). A
+    text column must hold str (missing values are empty texts).
     """
     declared = [] if categorical_columns == "auto" else _column_list(X, categorical_columns, "categorical_columns")
     if text_columns == "auto":
@@ -181,8 +181,16 @@ def split_frame_columns(X, text_columns="auto", categorical_columns="auto"):
             raise ValueError(f"Columns {both} are in both text_columns and categorical_columns; put each in one.")
     for column in text:
         check_text_column(X[column], column)
-    categorical = [c for c in X.columns if c not in text and (c in declared or not _is_numeric_column(X[c]))]
+    categorical = [c for c in X.columns if c not in text and (
+        c in declared or not (_is_numeric_column(X[c]) or _is_temporal_column(X[c])))]
     return text, categorical
+
+
+def _is_temporal_column(column):
+    """Dates (naive or tz-aware) and durations: encoded as numbers (``TabularEncoder``)."""
+    import pandas as pd
+
+    return pd.api.types.is_datetime64_any_dtype(column.dtype) or pd.api.types.is_timedelta64_dtype(column.dtype)
 
 
 def _is_numeric_column(column):

@@ -59,10 +59,12 @@ def anomaly_contributions(estimator, X):
     contributions : ndarray of shape (n_rows, n_features)
         Contribution of every column (tables, in input order), step (sequences) or token (text;
         a DataFrame with text columns gives its other columns, then its text tokens). Padding of
-        shorter sequences / texts is NaN.
+        shorter sequences / texts is NaN, and so is a missing number: it has no error to share
+        (see :ref:`missing_values`).
     names : ndarray of shape (n_features,)
-        Column names (``feature_names_in_``, or ``x0, x1, ...``), ``step_0, ...`` for sequences,
-        ``token_0, ...`` for text tokens.
+        Column names (``feature_names_in_``, or ``x0, x1, ...``; a datetime column's features,
+        ``date_features_``, in its place), ``step_0, ...`` for sequences, ``token_0, ...`` for
+        text tokens.
 
     Examples
     --------

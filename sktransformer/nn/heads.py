@@ -148,26 +148,42 @@ class TableReconstructionHead(nn.Module):
 
     def replace(self, inputs, rec, t):
         """A copy of the model ``inputs`` with the columns of token ``t`` set to their
-        reconstruction ``rec`` (B, n_columns) (from :meth:`predict`)."""
+        reconstruction ``rec`` (B, n_columns) (from :meth:`predict`); a missing number stays
+        missing (nothing is filled in)."""
         out = dict(inputs)
         columns = (self.token_of_column == t).nonzero().flatten().tolist()
         for key, cols in (("x_num", [j for j in columns if j < self.n_numeric]),
                           ("x_cat", [j for j in columns if j >= self.n_numeric])):
             if cols:
                 offset = 0 if key == "x_num" else self.n_numeric
+                idx = [j - offset for j in cols]
+                old = out[key][:, idx]
+                new = rec[:, cols].to(out[key].dtype)
                 out[key] = out[key].clone()
-                out[key][:, [j - offset for j in cols]] = rec[:, cols].to(out[key].dtype)
+                out[key][:, idx] = torch.where(torch.isnan(old), old, new) if key == "x_num" else new
         return out
+
+    def observed(self, targets):
+        """Which columns (B, n_columns) have a value to rebuild: all but the missing numbers."""
+        B = len(next(iter(targets.values())))
+        seen = [] if not self.n_numeric else [~torch.isnan(targets["x_num"])]
+        if self.cat_cardinalities:
+            seen.append(torch.ones(B, len(self.cat_cardinalities), dtype=torch.bool, device=seen[0].device
+                                   if seen else targets["x_cat"].device))
+        return torch.cat(seen, dim=1)
 
     def errors(self, h, targets, select=None):
         """Per-column error (B, n_columns): squared error (numeric), cross-entropy (categorical).
 
         ``targets`` holds the model inputs ``x_num`` / ``x_cat``; with ``select`` (B, T) bool,
-        the columns of tokens outside it get 0.
+        the columns of tokens outside it get 0, as do missing numbers (NaN in ``x_num``: there is
+        no value to rebuild).
         """
         parts = []
         if self.n_numeric:
-            parts.append((self._numeric(h) - targets["x_num"].to(h.dtype)).pow(2))  # (B, n_num)
+            target = targets["x_num"].to(h.dtype)
+            nan = torch.isnan(target)
+            parts.append((self._numeric(h) - target.masked_fill(nan, 0.0)).pow(2).masked_fill(nan, 0.0))  # (B, n_num)
         for j in range(len(self.cat_linears)):
             logits = self._categorical(h, j)  # (B, card_j)
             parts.append(F.cross_entropy(logits, targets["x_cat"][:, j].long(), reduction="none")[:, None])
@@ -310,6 +326,11 @@ class MixedReconstructionHead(nn.Module):
         F_ = self.n_feature_tokens
         text = self.text.predict(h[:, F_:]).to(h.dtype)
         return self._join(None if self.table is None else self.table.predict(h[:, :F_]), text)
+
+    def observed(self, targets):
+        """Which items (B, n_columns + L) have a value to rebuild (the table head's, then every text token)."""
+        text = torch.ones_like(targets["input_ids"], dtype=torch.bool)
+        return self._join(None if self.table is None else self.table.observed(targets), text)
 
     def replace(self, inputs, rec, t):
         """A copy of ``inputs`` with token ``t``'s items set to their reconstruction ``rec``."""

@@ -206,7 +206,10 @@ class TransformerAutoencoder(nn.Module):
         x, mask = self._embed(inputs)  # (B, T, C), (B, T)
         hide = _random_hide(mask, self.mask_ratio)  # (B, T)
         h = self._encode(x, mask, hide)  # (B, T, C)
-        return self.head.errors(h, inputs, hide), self.head.columns(hide)  # (B, n_items) both
+        hidden = self.head.columns(hide)  # (B, n_items)
+        if hasattr(self.head, "observed"):  # a missing number is no target
+            hidden = hidden & self.head.observed(inputs)
+        return self.head.errors(h, inputs, hide), hidden
 
     def errors(self, **inputs):
         """Per-item reconstruction errors (B, n_items), each token rebuilt with its group hidden; 0

@@ -82,12 +82,17 @@ class NgramLinear(nn.Module):
 class ColumnLinear(nn.Module):
     """Linear scores from a table: the scaled numeric columns and one-hot categories.
 
+    A missing number (NaN) counts as 0 (the training mean once scaled) plus, with ``missing``,
+    a learned weight of its own per column and output (a missing-indicator column).
+
     Parameters
     ----------
     n_numeric : int
     cat_cardinalities : sequence of int
         Categories of each categorical column.
     n_outputs : int
+    missing : bool, default=False
+        Learn the weights of missing numbers.
 
     Examples
     --------
@@ -97,20 +102,25 @@ class ColumnLinear(nn.Module):
     (4, 1)
     """
 
-    def __init__(self, n_numeric, cat_cardinalities, n_outputs):
+    def __init__(self, n_numeric, cat_cardinalities, n_outputs, missing=False):
         super().__init__()
         cards = [int(c) for c in cat_cardinalities]
         self.n_numeric = n_numeric
         self.numeric = nn.Linear(n_numeric, n_outputs, bias=False) if n_numeric else None
+        self.missing = nn.Linear(n_numeric, n_outputs, bias=False) if n_numeric and missing else None
         self.register_buffer("cat_offsets", category_offsets(cards), persistent=False)  # (n_cat,)
         self.categories = nn.Parameter(torch.zeros(sum(cards), n_outputs)) if cards else None
-        if self.numeric is not None:
-            nn.init.zeros_(self.numeric.weight)
+        for part in (self.numeric, self.missing):
+            if part is not None:
+                nn.init.zeros_(part.weight)
 
     def forward(self, x_num=None, x_cat=None):
         out = 0
         if self.numeric is not None:
-            out = self.numeric(x_num)  # (B, n_outputs)
+            nan = torch.isnan(x_num)  # (B, n_num)
+            out = self.numeric(x_num.masked_fill(nan, 0.0))  # (B, n_outputs)
+            if self.missing is not None:
+                out = out + self.missing(nan.to(out.dtype))
         if self.categories is not None:
             out = out + self.categories[x_cat.long() + self.cat_offsets].sum(1)  # (B, n_outputs)
         return out

@@ -134,7 +134,8 @@ def test_categorical_columns_only():
     enc = TabularEncoder().fit(X)
     out = enc.transform(pd.DataFrame({"a": ["y", "z"], "b": ["u", None]}))
     assert out["x_num"].shape == (2, 0) and enc.n_numeric_ == 0
-    assert out["x_cat"].tolist() == [[2, 1], [0, 0]]  # unknown "z" and missing values: code 0
+    # unknown "z": code 0; b had missing values in fit: missing is its own level (code 2)
+    assert out["x_cat"].tolist() == [[2, 1], [0, 2]] and enc.missing_codes_ == [0, 2]
 
 
 def test_inverse_transform_gives_back_the_table_in_its_column_order():

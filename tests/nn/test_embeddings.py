@@ -229,3 +229,28 @@ def test_grouped_feature_tokens_sum_their_columns_vectors():
     x.sum().backward()  # every column's weights learn through its group
     assert grouped.num_weight.grad.abs().sum(1).gt(0).all()
     assert grouped.cat_embed.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("n_tokens", [None, 2])
+def test_missing_numbers_get_their_columns_missing_vector(n_tokens):
+    torch.manual_seed(0)
+    ft = FeatureTokenizer(3, [4], d_model=8, add_cls=False, n_tokens=n_tokens, missing=[True, False, True])
+    m = ft.num_missing.detach()
+    assert m[1].abs().max() == 0 and (m[[0, 2]].abs() > 0).any(dim=1).all()  # holes in training: own token
+    x = torch.tensor([[0.5, -1.0, 2.0], [0.5, -1.0, 2.0]])
+    x[1, 0] = float("nan")
+    x_cat = torch.tensor([[1], [1]])
+    out, _ = ft(x, x_cat)
+    assert torch.isfinite(out).all()
+    filled = x.clone()
+    filled[1, 0] = 0.0
+    expected, _ = ft(filled, x_cat)  # the hole: the token of 0 plus the column's missing vector
+    shift = expected.new_zeros(expected.shape)
+    if n_tokens is None:
+        shift[1, 0] = m[0]
+    else:  # column 0 shares token 0 with column 1 (scaled by 1 / sqrt(2))
+        shift[1, 0] = m[0] / math.sqrt(2)
+    torch.testing.assert_close(out, expected + shift)
+    out.sum().backward()
+    assert torch.isfinite(ft.num_weight.grad).all() and ft.num_missing.grad[0].abs().sum() > 0
+    assert FeatureTokenizer(3, [], d_model=8).num_missing is None  # no holes: the earlier layout

@@ -69,3 +69,13 @@ def test_transformer_model_adds_the_wide_scores_to_the_head():
     ids = torch.tensor([[1, 5, 6, 0], [2, 3, 4, 9]])
     deep = model.head(model.forward_features(input_ids=ids)["sentence_embedding"])
     torch.testing.assert_close(model(input_ids=ids), deep + wide(ids))
+
+
+def test_column_linear_gives_a_missing_number_its_own_weight():
+    wide = ColumnLinear(n_numeric=2, cat_cardinalities=[], n_outputs=1, missing=True)
+    with torch.no_grad():
+        wide.numeric.weight.fill_(1.0)
+        wide.missing.weight.copy_(torch.tensor([[5.0, 7.0]]))
+    x = torch.tensor([[1.0, 2.0], [float("nan"), 2.0], [1.0, float("nan")]])
+    assert wide(x_num=x).ravel().tolist() == [3.0, 7.0, 8.0]  # a hole counts 0, plus its weight
+    assert ColumnLinear(2, [], 1).missing is None

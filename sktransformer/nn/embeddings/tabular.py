@@ -74,6 +74,12 @@ class FeatureTokenizer(nn.Module):
     becomes ``E_j[x_j] + b_j`` with its own embedding table. Tokens are ordered
     numeric then categorical; the same in training and evaluation.
 
+    A missing number (NaN in ``x_num``) becomes ``b_j + M_j``, ``M_j`` the learned missing vector
+    of column ``j``: a token of its own, initialised as the other column vectors, for the columns
+    that ``missing`` names (those with holes in the training data); zero, and never moved by
+    training, for the others, where a missing value is then the token of a value of 0 (the
+    training mean once scaled). ``missing=False``: no missing vectors (every ``M_j`` is 0).
+
     With ``n_tokens`` smaller than the number of columns, the columns are split into
     ``n_tokens`` groups of neighbours (:func:`column_tokens`, in token order) and a group's token
     is the sum of its columns' vectors over the square root of their number: a linear map of the
@@ -92,6 +98,9 @@ class FeatureTokenizer(nn.Module):
         Prepend a learned CLS vector at position 0.
     n_tokens : int or None, default=None
         Tokens per row; ``None`` is one per column.
+    missing : bool or sequence of bool of length n_numeric, default=False
+        The numeric columns whose missing vector starts as a token of its own (``True``: all);
+        ``num_missing`` exists when any does.
 
     Attributes
     ----------
@@ -111,9 +120,13 @@ class FeatureTokenizer(nn.Module):
     >>> x, _ = FeatureTokenizer(5, [3], d_model=4, add_cls=False, n_tokens=2)(torch.randn(5, 5), x_cat)
     >>> tuple(x.shape)
     (5, 2, 4)
+    >>> ft = FeatureTokenizer(2, [], d_model=4, add_cls=False, missing=True)
+    >>> x, _ = ft(torch.tensor([[float("nan"), 1.0]]))
+    >>> bool(torch.equal(x[0, 0], ft.num_bias[0] + ft.num_missing[0]))
+    True
     """
 
-    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True, n_tokens=None):
+    def __init__(self, n_numeric, cat_cardinalities, d_model, add_cls=True, n_tokens=None, missing=False):
         super().__init__()
         cat_cardinalities = [int(c) for c in (cat_cardinalities or [])]
         if n_numeric < 0:
@@ -131,6 +144,8 @@ class FeatureTokenizer(nn.Module):
         self.d_model = d_model
         self.num_weight = nn.Parameter(torch.empty(n_numeric, d_model))
         self.num_bias = nn.Parameter(torch.empty(n_numeric, d_model))
+        missing = torch.as_tensor(missing, dtype=torch.bool).expand(n_numeric)  # (n_numeric,)
+        self.num_missing = nn.Parameter(torch.zeros(n_numeric, d_model)) if bool(missing.any()) else None
         self.register_buffer("cat_offsets", category_offsets(cat_cardinalities), persistent=False)
         self.cat_embed = nn.Embedding(sum(cat_cardinalities), d_model) if self.n_cat else None
         self.cat_bias = nn.Parameter(torch.empty(self.n_cat, d_model))
@@ -144,6 +159,10 @@ class FeatureTokenizer(nn.Module):
         slot, self.group_width = column_slots(token)
         self.register_buffer("numeric_slot", slot[:n_numeric], persistent=False)  # (n_numeric,)
         self._init_weights()
+        if self.num_missing is not None:  # a token of its own where training has holes, 0 elsewhere
+            bound = 1.0 / math.sqrt(d_model)
+            with torch.no_grad():
+                self.num_missing[missing] = torch.empty(int(missing.sum()), d_model).uniform_(-bound, bound)
 
     def _init_weights(self):
         # uniform(-1/sqrt(C), 1/sqrt(C)) as in the FT-Transformer reference
@@ -166,6 +185,8 @@ class FeatureTokenizer(nn.Module):
                     f"x_num must have shape (B, {self.n_numeric}), got {got}."
                 )
             x_num = x_num.to(self.num_weight.dtype)  # (B, n_num)
+            nan = torch.isnan(x_num)  # (B, n_num): missing values
+            x_num = x_num.masked_fill(nan, 0.0)
         if self.n_cat:
             if x_cat is None or x_cat.dim() != 2 or x_cat.shape[1] != self.n_cat:
                 got = None if x_cat is None else tuple(x_cat.shape)
@@ -173,27 +194,38 @@ class FeatureTokenizer(nn.Module):
             idx = x_cat.long() + self.cat_offsets  # (B, n_cat)
             parts.append(self.cat_embed(idx) + self.cat_bias)  # (B, n_cat, C)
         if self.n_tokens < self.n_numeric + self.n_cat:  # groups of columns: each token sums its columns
-            x = self._grouped(x_num, parts[0] if parts else None)
+            x = self._grouped(x_num, nan if self.n_numeric else None, parts[0] if parts else None)
         else:
             if self.n_numeric:
-                parts.insert(0, x_num[:, :, None] * self.num_weight + self.num_bias)  # (B, n_num, C)
+                num = x_num[:, :, None] * self.num_weight + self.num_bias  # (B, n_num, C)
+                if self.num_missing is not None:
+                    num = num + nan[:, :, None].to(num.dtype) * self.num_missing
+                parts.insert(0, num)
             x = torch.cat(parts, dim=1)  # (B, n_columns, C)
         mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)  # (B, n_tokens)
         if self.add_cls:
             x, mask = prepend_cls(self.cls, x, mask)  # (B, n_tokens+1, C)
         return x, mask
 
-    def _grouped(self, x_num, cat):
+    def _grouped(self, x_num, nan, cat):
         """Each token's sum of its columns' scaled vectors (B, n_tokens, C), from the numeric
-        values (B, n_num) and the categorical vectors (B, n_cat, C)."""
+        values (B, n_num) (0 where missing, ``nan``) and the categorical vectors (B, n_cat, C)."""
         T, C, n = self.n_tokens, self.d_model, self.n_numeric
         scale = self.column_scale.to(self.num_weight.dtype)
         bias = self.num_weight.new_zeros(T, C).index_add(0, self.token_of_column[:n], self.num_bias * scale[:n, None])
         x = bias.expand((x_num if n else cat).shape[0], T, C)  # (B, T, C)
         if n:
-            grid = x_num.new_zeros(len(x_num), T * self.group_width).index_copy(1, self.numeric_slot, x_num * scale[:n])
-            weight = grid_rows(self.num_weight, self.numeric_slot, T, self.group_width)  # (T, k, C)
-            x = x + torch.bmm(grid.view(-1, T, self.group_width).transpose(0, 1), weight).transpose(0, 1)  # (B, T, C)
+            x = x + self._token_sums(x_num * scale[:n], self.num_weight)
+            if self.num_missing is not None:
+                x = x + self._token_sums(nan.to(x_num.dtype) * scale[:n], self.num_missing)
         if cat is not None:
             x = x.index_add(1, self.token_of_column[n:], cat * scale[n:, None])
         return x.contiguous()
+
+    def _token_sums(self, values, rows):
+        """Each token's sum of its numeric columns' ``values`` (B, n_num) times their ``rows``
+        (n_num, C): (B, T, C), one batched product over the (T, k) grid of columns."""
+        T, k = self.n_tokens, self.group_width
+        grid = values.new_zeros(len(values), T * k).index_copy(1, self.numeric_slot, values)  # (B, T * k)
+        weight = grid_rows(rows, self.numeric_slot, T, k)  # (T, k, C)
+        return torch.bmm(grid.view(-1, T, k).transpose(0, 1), weight).transpose(0, 1)  # (B, T, C)
