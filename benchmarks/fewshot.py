@@ -26,6 +26,7 @@ a long run can be resumed; the summary covers every cell in the file.
 import argparse
 import json
 import os
+import tempfile
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -66,10 +67,11 @@ def fit_setfit(texts, labels, seed, iterations=20):
 
     transformers.logging.set_verbosity_error()
     model = SetFitModel.from_pretrained(model_folder())
-    args = TrainingArguments(batch_size=16, num_epochs=1, num_iterations=iterations, seed=seed,
-                             show_progress_bar=False, report_to="none")
     data = Dataset.from_dict({"text": list(texts), "label": [int(v) for v in labels]})
-    Trainer(model=model, args=args, train_dataset=data).train()
+    with tempfile.TemporaryDirectory() as scratch:  # its checkpoints, not in the working directory
+        args = TrainingArguments(output_dir=scratch, batch_size=16, num_epochs=1, num_iterations=iterations,
+                                 seed=seed, show_progress_bar=False, report_to="none")
+        Trainer(model=model, args=args, train_dataset=data).train()
     return model
 
 
