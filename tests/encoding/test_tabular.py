@@ -151,3 +151,22 @@ def test_inverse_transform_gives_back_the_table_in_its_column_order():
     arr = np.random.RandomState(0).normal(3.0, 2.0, size=(5, 2))
     enc = TabularEncoder().fit(arr)
     np.testing.assert_allclose(enc.inverse_transform(enc.transform(arr)["x_num"], None), arr, rtol=1e-6)
+
+
+def test_dates_become_numeric_features_and_come_back():
+    when = pd.Series(pd.to_datetime(["2024-01-01 08:00", "2024-03-02 17:30", None, "2025-01-06 00:00"]))
+    X = pd.DataFrame({"when": when, "took": pd.to_timedelta([1, 2, 3, None], unit="D"), "k": list("abab")})
+    enc = TabularEncoder(scale="none").fit(X)
+    names = ["when.elapsed", "when.year", "when.month", "when.day_of_week", "when.day_of_year", "when.hour"]
+    assert enc.date_features_ == {"when": names} and enc.feature_names_ == names + ["took", "k"]
+    out = enc.transform(X)["x_num"]
+    np.testing.assert_allclose(out[0], [0.0, 2024, 1, 0, 1, 8, 1.0])  # a Monday, 8 o'clock, 1 day
+    assert np.isnan(out[2, :6]).all() and np.isnan(out[3, 6])  # NaT: missing in every feature
+    np.testing.assert_allclose(out[3, 0], (when[3] - when[0]) / pd.Timedelta(days=1), rtol=1e-6)
+    back = enc.inverse_transform(out, enc.transform(X)["x_cat"])
+    assert list(back.columns) == ["when", "took", "k"]
+    assert (back["when"] - when).abs().max() < pd.Timedelta(minutes=1) and back["took"][1] == pd.Timedelta(days=2)
+    aware = TabularEncoder().fit(X.assign(when=when.dt.tz_localize("Europe/Paris")))
+    assert "when.hour" in aware.feature_names_
+    with pytest.raises(ValueError, match="'when' held time-zone aware dates"):
+        aware.transform(X)
