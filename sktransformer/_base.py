@@ -279,8 +279,7 @@ class TransformerBase(BaseEstimator):
             self.encoder_.max_length = self.encoder_.max_steps_  # positions sized to what fit saw
         self.__dict__.pop("date_features_", None)
         if self.input_mode_ in ("tabular", "mixed"):
-            table = getattr(self.encoder_, "table_", self.encoder_)  # a mixed DataFrame's other columns
-            self.date_features_ = dict(getattr(table, "date_features_", None) or {})
+            self.date_features_ = dict(getattr(self._table_encoder(), "date_features_", None) or {})
 
         # 3. the training budget
         early = self.early_stopping
@@ -704,7 +703,7 @@ class TransformerBase(BaseEstimator):
         def features(cls):
             return FeatureTokenizer(n_numeric=enc.n_numeric_, cat_cardinalities=enc.cat_cardinalities_,
                                     d_model=self.d_model, add_cls=cls, n_tokens=self._n_feature_tokens(),
-                                    missing=self._numeric_missing(per_column=True))
+                                    missing=self._numeric_missing())
 
         if self.input_mode_ == "mixed":
             text = BackboneTokens(backbone.make_module(), self.d_model) if backbone else tokens(enc.max_tokens_, False)
@@ -719,14 +718,15 @@ class TransformerBase(BaseEstimator):
             )
         return features(add_cls)
 
-    def _numeric_missing(self, per_column=False):
-        """The numeric columns with holes in the training table (``per_column``: a list of bool),
-        or whether there were any: the model then learns a missing token per numeric column (a
-        model fitted without any keeps its earlier layout)."""
-        table = getattr(self.encoder_, "table_", self.encoder_)  # a mixed DataFrame's other columns
-        seen = getattr(table, "numeric_missing_", None)
-        seen = np.zeros(getattr(table, "n_numeric_", 0), dtype=bool) if seen is None else np.asarray(seen)
-        return seen.tolist() if per_column else bool(seen.any())
+    def _table_encoder(self):
+        """The TabularEncoder of a table, or of a mixed DataFrame's other columns (None without them)."""
+        return getattr(self.encoder_, "table_", self.encoder_)
+
+    def _numeric_missing(self):
+        """Which numeric columns had holes in the training table (a list of bool): the model learns
+        a missing token for them (a model fitted without any keeps its earlier layout)."""
+        table = self._table_encoder()
+        return [bool(v) for v in getattr(table, "numeric_missing_", ())] or False
 
     def _n_feature_tokens(self):
         """Tokens of a table row (``feature_tokens`` resolved for the fitted columns)."""

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
+from .._validation import _is_temporal_column
+
 _SCALES = ("standard", "quantile", "none")
 
 
@@ -19,11 +21,6 @@ def _to_float(values):
     if isinstance(values, (pd.Series, pd.DataFrame)):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)  # always a new array
     return np.array(values, dtype=np.float64)  # copies
-
-
-def _is_temporal(dtype):
-    """True for datetime (naive or tz-aware) and timedelta columns."""
-    return pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
 
 
 #: The features a datetime column becomes, in token order (``"hour"`` only when the training
@@ -349,7 +346,8 @@ class TabularEncoder:
                 continue
             if values.notna().sum() == 0:
                 raise ValueError(f"Column {column!r} holds dates but every one is missing; drop it.")
-            timed = bool((values.dropna().dt.normalize() != values.dropna()).any())  # a time of day
+            known = values.dropna()
+            timed = bool((known.dt.normalize() != known).any())  # a time of day
             features = [f for f in DATE_FEATURES if f != "hour" or timed]
             names = [f"{column}.{f}" for f in features]
             clash = [n for n in names if n in X.columns]
@@ -365,8 +363,7 @@ class TabularEncoder:
     def _expand_dates(self, X):
         """``X`` with each datetime column replaced by its features and each timedelta column by days."""
         dates = getattr(self, "date_features_", {})
-        temporal = [c for c in X.columns if _is_temporal(X[c].dtype)]
-        if not dates and not temporal:
+        if not dates and not any(_is_temporal_column(X[c]) for c in X.columns):
             return X
         columns = {}
         for column in X.columns:

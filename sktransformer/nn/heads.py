@@ -165,12 +165,11 @@ class TableReconstructionHead(nn.Module):
 
     def observed(self, targets):
         """Which columns (B, n_columns) have a value to rebuild: all but the missing numbers."""
-        B = len(next(iter(targets.values())))
-        seen = [] if not self.n_numeric else [~torch.isnan(targets["x_num"])]
-        if self.cat_cardinalities:
-            seen.append(torch.ones(B, len(self.cat_cardinalities), dtype=torch.bool, device=seen[0].device
-                                   if seen else targets["x_cat"].device))
-        return torch.cat(seen, dim=1)
+        ref = targets["x_num"] if self.n_numeric else targets["x_cat"]
+        seen = torch.ones(len(ref), self.n_numeric + len(self.cat_cardinalities), dtype=torch.bool, device=ref.device)
+        if self.n_numeric:
+            seen[:, :self.n_numeric] = ~torch.isnan(targets["x_num"])
+        return seen
 
     def errors(self, h, targets, select=None):
         """Per-column error (B, n_columns): squared error (numeric), cross-entropy (categorical).

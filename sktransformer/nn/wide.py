@@ -6,6 +6,7 @@ al.'s *Wide & Deep Learning* (2016) trains both as one model: the output is the 
 head's scores and a linear model's, and one loss trains them together.
 """
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -91,8 +92,8 @@ class ColumnLinear(nn.Module):
     cat_cardinalities : sequence of int
         Categories of each categorical column.
     n_outputs : int
-    missing : bool, default=False
-        Learn the weights of missing numbers.
+    missing : bool or sequence of bool of length n_numeric, default=False
+        Learn the weights of missing numbers (when any column is named; the weights start at zero).
 
     Examples
     --------
@@ -107,7 +108,7 @@ class ColumnLinear(nn.Module):
         cards = [int(c) for c in cat_cardinalities]
         self.n_numeric = n_numeric
         self.numeric = nn.Linear(n_numeric, n_outputs, bias=False) if n_numeric else None
-        self.missing = nn.Linear(n_numeric, n_outputs, bias=False) if n_numeric and missing else None
+        self.missing = nn.Linear(n_numeric, n_outputs, bias=False) if n_numeric and any(np.ravel(missing)) else None
         self.register_buffer("cat_offsets", category_offsets(cards), persistent=False)  # (n_cat,)
         self.categories = nn.Parameter(torch.zeros(sum(cards), n_outputs)) if cards else None
         for part in (self.numeric, self.missing):

@@ -177,7 +177,7 @@ class FeatureTokenizer(nn.Module):
 
     def forward(self, x_num=None, x_cat=None):
         """Return ``(x (B, n_tokens, C), mask (B, n_tokens) all True)``."""
-        parts = []
+        parts, nan = [], None
         if self.n_numeric:
             if x_num is None or x_num.dim() != 2 or x_num.shape[1] != self.n_numeric:
                 got = None if x_num is None else tuple(x_num.shape)
@@ -194,7 +194,7 @@ class FeatureTokenizer(nn.Module):
             idx = x_cat.long() + self.cat_offsets  # (B, n_cat)
             parts.append(self.cat_embed(idx) + self.cat_bias)  # (B, n_cat, C)
         if self.n_tokens < self.n_numeric + self.n_cat:  # groups of columns: each token sums its columns
-            x = self._grouped(x_num, nan if self.n_numeric else None, parts[0] if parts else None)
+            x = self._grouped(x_num, nan, parts[0] if parts else None)
         else:
             if self.n_numeric:
                 num = x_num[:, :, None] * self.num_weight + self.num_bias  # (B, n_num, C)
